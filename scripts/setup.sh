@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs what is missing and builds the plugin. Idempotent: a second run
+# only checks. Needs a Rust toolchain (rustup) and, for Debian packages, root
+# or sudo. Everything else comes from Debian and PyPI:
+#   - GStreamer 1.20+ development files and plugins (Debian packages);
+#   - a Python virtual environment in .venv with tools/requirements.txt
+#     (the pinned onnxruntime wheel, numpy, onnx, OpenCV for the reference scripts);
+#   - libonnxruntime.so from that wheel, copied where the plugin looks for it:
+#     ${XDG_DATA_HOME:-~/.local/share}/gst-plugin-edgeai/onnxruntime/libonnxruntime.so
+#   - the plugin itself: cargo build --release (target/release/libgstedgeai.so).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+DEB_PACKAGES=(
+  pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-libav
+  python3 python3-venv meson ninja-build
+)
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "error: no Rust toolchain. Install one with rustup (https://rustup.rs), then run this again." >&2
+  exit 1
+fi
+
+# Python environment for ONNX Runtime and the reference scripts. A venv keeps
+# Debian's system Python untouched (PEP 668).
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "Creating .venv"
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import sys; sys.exit(0)" 2>/dev/null \
+   || ! cmp -s tools/requirements.txt .venv/.requirements.installed; then
+  say "Installing Python packages (tools/requirements.txt)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements.txt
+  cp tools/requirements.txt .venv/.requirements.installed
+fi
+
+ORT_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/gst-plugin-edgeai/onnxruntime"
+ORT_SRC=$(ls .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* 2>/dev/null | head -n 1 || true)
+if [ -z "$ORT_SRC" ]; then
+  echo "error: the onnxruntime wheel in .venv has no libonnxruntime.so.*" >&2
+  exit 1
+fi
+if ! cmp -s "$ORT_SRC" "$ORT_DIR/libonnxruntime.so"; then
+  say "Installing $(basename "$ORT_SRC") into $ORT_DIR"
+  mkdir -p "$ORT_DIR"
+  cp "$ORT_SRC" "$ORT_DIR/libonnxruntime.so"
+fi
+
+say "Building the plugin (cargo build --release)"
+cargo build --release --locked
+echo "Plugin: $(pwd)/target/release/libgstedgeai.so (GST_PLUGIN_PATH=$(pwd)/target/release)"

@@ -1,0 +1,376 @@
+//! Model family detection from the output shape and ONNX metadata, and
+//! Ultralytics metadata parsing.
+
+use super::decode::{ModelFamily, grid_count};
+use super::preprocess::LetterboxSpec;
+
+/// Largest `K` of a `[1, K, 6]` output read as end-to-end detections.
+pub const MAX_END2END_DETECTIONS: usize = 1000;
+
+fn meta<'a>(metadata: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    metadata
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+}
+
+/// Whether the metadata looks like an Ultralytics export (YOLOv5 writes
+/// `stride` + `names`; YOLOv8 and later also `author`, `task`, `imgsz`...).
+pub fn is_ultralytics(metadata: &[(String, String)]) -> bool {
+    let mentions = |key| meta(metadata, key).is_some_and(|v| v.to_ascii_lowercase().contains("ultralytics"));
+    mentions("author")
+        || mentions("description")
+        || (meta(metadata, "names").is_some() && meta(metadata, "stride").is_some())
+}
+
+fn is_true(v: Option<&str>) -> bool {
+    v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+}
+
+/// Decide the family from the first output's shape, the input size, and model metadata (key/value pairs from the ONNX model's metadata_props, e.g. Ultralytics writes "stride", "names", "task", "imgsz", "author"="Ultralytics").
+///
+/// With `G` = [`grid_count`] of the input size and the shape `[1, A, B]`
+/// (batch may be 1 or dynamic; dimensions `<= 0` are dynamic):
+///
+/// 1. `B == 6`, `A <= 1000`, and `A` is not `G` or `3G` (or metadata
+///    `end2end` is true): [`ModelFamily::End2End`].
+/// 2. `B == G`, `A >= 5`: [`ModelFamily::Yolov8`], channels-first `[1, 4+C, N]`.
+/// 3. `A == G`: `[1, N, 5+C]` YOLOX or transposed YOLOv8 `[1, N, 4+C]`. Decided
+///    by, in order: `B == 5` (only YOLOv8 fits); the class count in `names`
+///    metadata; Ultralytics metadata (YOLOv8); `B - 4 == 80` (COCO, YOLOv8);
+///    otherwise YOLOX (its native export; transposed YOLOv8 exports are rare).
+/// 4. `A == 3G`, `B >= 6`: [`ModelFamily::Yolov5`].
+/// 5. Dynamic dims: `[1, ?, 6]` is end-to-end, `[1, 4+C, ?]` is YOLOv8; other
+///    dynamic shapes are an error (pass the shape of an actual output).
+///
+/// Metadata `task` other than `detect` is an error.
+pub fn detect_family(
+    output_shape: &[i64],
+    input_width: usize,
+    input_height: usize,
+    metadata: &[(String, String)],
+) -> Result<(ModelFamily, String /*human reason for the log*/), String /*error with shapes*/> {
+    let g = grid_count(input_width, input_height);
+    let supported = || {
+        format!(
+            "supported for a {input_width}x{input_height} input: YOLOX [1, {g}, 5+C], \
+             YOLOv5 [1, {}, 5+C], YOLOv8/YOLO11 [1, 4+C, {g}] or [1, {g}, 4+C], \
+             end-to-end YOLOv10/YOLO26 [1, K<=1000, 6]",
+            3 * g
+        )
+    };
+    if let Some(task) = meta(metadata, "task")
+        && task != "detect"
+    {
+        return Err(format!(
+            "model task '{task}' is not supported (only 'detect'); output shape {output_shape:?}"
+        ));
+    }
+    let dim = |d: i64| usize::try_from(d).ok().filter(|&d| d > 0);
+    let (a, b) = match *output_shape {
+        [n, a, b] if n == 1 || n <= 0 => (dim(a), dim(b)),
+        [a, b] => (dim(a), dim(b)),
+        _ => {
+            return Err(format!(
+                "unsupported output shape {output_shape:?} (expected rank 3 with batch 1); {}",
+                supported()
+            ));
+        }
+    };
+    let ultra = is_ultralytics(metadata);
+    let e2e_meta = is_true(meta(metadata, "end2end"));
+    let names_len = meta(metadata, "names")
+        .and_then(parse_ultralytics_names)
+        .map(|n| n.len())
+        .filter(|&n| n > 0);
+    let tip = if ultra { " (Ultralytics metadata)" } else { "" };
+
+    let (a, b) = match (a, b) {
+        (Some(a), Some(b)) => (a, b),
+        (None, Some(6)) => {
+            return Ok((
+                ModelFamily::End2End,
+                format!("output {output_shape:?} is [1, K, 6] with dynamic K: end-to-end boxes{tip}"),
+            ));
+        }
+        (Some(a), None) if a >= 5 => {
+            return Ok((
+                ModelFamily::Yolov8,
+                format!(
+                    "output {output_shape:?} is [1, 4+C, N] with dynamic N: YOLOv8-style, {} classes{tip}",
+                    a - 4
+                ),
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "output shape {output_shape:?} has dynamic dimensions that cannot be resolved; \
+                 pass the shape of an actual output. {}",
+                supported()
+            ));
+        }
+    };
+
+    if b == 6 && (1..=MAX_END2END_DETECTIONS).contains(&a) && (e2e_meta || (a != g && a != 3 * g))
+    {
+        return Ok((
+            ModelFamily::End2End,
+            format!("output {output_shape:?} is [1, K={a}, 6]: end-to-end boxes (x1,y1,x2,y2,score,class){tip}"),
+        ));
+    }
+    if g > 0 && b == g && a >= 5 {
+        return Ok((
+            ModelFamily::Yolov8,
+            format!(
+                "output {output_shape:?} is [1, 4+C, {g}] (channels first, {g} grid cells at \
+                 {input_width}x{input_height}): YOLOv8/YOLO11, {} classes{tip}",
+                a - 4
+            ),
+        ));
+    }
+    if g > 0 && a == g && b >= 5 {
+        let as_v8 = |why: &str| {
+            Ok((
+                ModelFamily::Yolov8,
+                format!(
+                    "output {output_shape:?} is [1, {g}, 4+C] ({g} grid cells at \
+                     {input_width}x{input_height}): transposed YOLOv8/YOLO11, {} classes ({why})",
+                    b - 4
+                ),
+            ))
+        };
+        let as_yolox = |why: &str| {
+            Ok((
+                ModelFamily::Yolox,
+                format!(
+                    "output {output_shape:?} is [1, {g}, 5+C] ({g} grid cells at \
+                     {input_width}x{input_height}): YOLOX, {} classes ({why})",
+                    b - 5
+                ),
+            ))
+        };
+        if b == 5 {
+            return as_v8("too narrow for objectness");
+        }
+        if let Some(n) = names_len {
+            if b == n + 4 {
+                return as_v8("matches the class count in 'names'");
+            }
+            if b == n + 5 {
+                return as_yolox("matches the class count in 'names'");
+            }
+        }
+        if ultra {
+            return as_v8("Ultralytics metadata");
+        }
+        if b == 84 {
+            return as_v8("80 COCO classes without objectness");
+        }
+        return as_yolox(if b == 85 {
+            "80 COCO classes with objectness"
+        } else {
+            "default for one row per grid cell"
+        });
+    }
+    if g > 0 && a == 3 * g && b >= 6 {
+        return Ok((
+            ModelFamily::Yolov5,
+            format!(
+                "output {output_shape:?} is [1, 3x{g}, 5+C] (3 anchors x {g} grid cells at \
+                 {input_width}x{input_height}): YOLOv5, {} classes{tip}",
+                b - 5
+            ),
+        ));
+    }
+    Err(format!(
+        "unsupported output shape {output_shape:?} for a {input_width}x{input_height} input; {}",
+        supported()
+    ))
+}
+
+/// Preprocessing the family expects.
+pub fn preprocess_for(family: ModelFamily, w: usize, h: usize) -> LetterboxSpec {
+    match family {
+        ModelFamily::Yolox => LetterboxSpec::yolox(w, h),
+        _ => LetterboxSpec::ultralytics(w, h),
+    }
+}
+
+/// Largest class id accepted by [`parse_ultralytics_names`].
+const MAX_CLASS_ID: usize = 100_000;
+
+/// Parses Ultralytics "names" metadata: a Python dict literal like "{0: 'person', 1: 'bicycle', ...}" (may contain quotes inside with double quotes) into a Vec<String> indexed by id.
+///
+/// Also accepts quoted keys (`{"0": "person"}`, JSON style) and a list
+/// literal (`['person', 'bicycle']`). Python string escapes are decoded. Ids
+/// missing from a dict get their number as name. Returns `None` on malformed
+/// input, negative ids or ids above 100000.
+pub fn parse_ultralytics_names(s: &str) -> Option<Vec<String>> {
+    let mut p = Parser {
+        chars: s.trim().chars().collect(),
+        pos: 0,
+    };
+    let names = match p.next()? {
+        '[' => p.list()?,
+        '{' => p.dict()?,
+        _ => return None,
+    };
+    p.skip_ws();
+    (p.pos == p.chars.len()).then_some(names)
+}
+
+struct Parser {
+    chars: Vec<char>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += 1;
+        Some(c)
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    /// After a value: `,` (then maybe the closing bracket) or the closing
+    /// bracket. Returns true when the container ended.
+    fn separator(&mut self, close: char) -> Option<bool> {
+        self.skip_ws();
+        match self.next()? {
+            ',' => {
+                self.skip_ws();
+                if self.peek() == Some(close) {
+                    self.pos += 1;
+                    Some(true)
+                } else {
+                    Some(false)
+                }
+            }
+            c if c == close => Some(true),
+            _ => None,
+        }
+    }
+
+    fn list(&mut self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(']') {
+            self.pos += 1;
+            return Some(out);
+        }
+        loop {
+            self.skip_ws();
+            out.push(self.string()?);
+            if out.len() > MAX_CLASS_ID || self.separator(']')? {
+                break;
+            }
+        }
+        (out.len() <= MAX_CLASS_ID).then_some(out)
+    }
+
+    fn dict(&mut self) -> Option<Vec<String>> {
+        let mut entries: Vec<(usize, String)> = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some('}') {
+            self.pos += 1;
+            return Some(Vec::new());
+        }
+        loop {
+            self.skip_ws();
+            let key = match self.peek()? {
+                '\'' | '"' => self.string()?.trim().parse::<usize>().ok()?,
+                _ => self.integer()?,
+            };
+            if key > MAX_CLASS_ID {
+                return None;
+            }
+            self.skip_ws();
+            if self.next()? != ':' {
+                return None;
+            }
+            self.skip_ws();
+            entries.push((key, self.string()?));
+            if self.separator('}')? {
+                break;
+            }
+        }
+        let len = entries.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
+        let mut names: Vec<Option<String>> = vec![None; len];
+        for (k, v) in entries {
+            // Later keys win, as in a Python dict literal.
+            names[k] = Some(v);
+        }
+        Some(
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| n.unwrap_or_else(|| i.to_string()))
+                .collect(),
+        )
+    }
+
+    fn integer(&mut self) -> Option<usize> {
+        let start = self.pos;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        if start == self.pos {
+            return None;
+        }
+        self.chars[start..self.pos]
+            .iter()
+            .collect::<String>()
+            .parse()
+            .ok()
+    }
+
+    /// A Python string literal in single or double quotes.
+    fn string(&mut self) -> Option<String> {
+        let quote = self.next()?;
+        if quote != '\'' && quote != '"' {
+            return None;
+        }
+        let mut out = String::new();
+        loop {
+            match self.next()? {
+                c if c == quote => return Some(out),
+                '\\' => {
+                    let e = self.next()?;
+                    match e {
+                        'n' => out.push('\n'),
+                        't' => out.push('\t'),
+                        'r' => out.push('\r'),
+                        '0' => out.push('\0'),
+                        '\\' | '\'' | '"' => out.push(e),
+                        'x' => out.push(self.hex(2)?),
+                        'u' => out.push(self.hex(4)?),
+                        'U' => out.push(self.hex(8)?),
+                        other => {
+                            // Python keeps unknown escapes verbatim.
+                            out.push('\\');
+                            out.push(other);
+                        }
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn hex(&mut self, digits: usize) -> Option<char> {
+        let mut v = 0u32;
+        for _ in 0..digits {
+            v = v.checked_mul(16)? + self.next()?.to_digit(16)?;
+        }
+        char::from_u32(v)
+    }
+}

@@ -1,0 +1,32 @@
+//! GStreamer-independent pre- and post-processing for YOLO-style detectors.
+//!
+//! * [`preprocess`]: letterbox a raw frame (packed RGB/BGR[A/x], NV12, I420)
+//!   into the NCHW `f32` input tensor ([`letterbox_into`], [`Preprocessor`]).
+//! * [`decode`]: turn the raw first output of a YOLOX, YOLOv5, YOLOv8/11 or
+//!   end-to-end (YOLOv10/YOLO26) model into candidate [`Detection`]s in
+//!   network-input pixels.
+//! * [`nms`]: greedy non-maximum suppression.
+//! * [`family`]: guess the [`ModelFamily`] from the output shape and ONNX
+//!   metadata, parse Ultralytics class names.
+//!
+//! Typical flow: `detect_family` once, then per frame `Preprocessor::run`
+//! with `preprocess_for(family, w, h)`, run the model, `decode`, `nms` (not
+//! needed for [`ModelFamily::End2End`]) and map boxes back to the frame with
+//! [`Letterbox::to_frame`].
+
+pub mod decode;
+pub mod family;
+pub mod nms;
+pub mod preprocess;
+
+pub use decode::{
+    DecodeError, DecodeParams, Detection, ModelFamily, decode, grid_count, num_classes,
+    num_classes_for_input,
+};
+pub use family::{detect_family, is_ultralytics, parse_ultralytics_names, preprocess_for};
+pub use nms::nms;
+pub use preprocess::{
+    ChannelOrder, FrameView, Letterbox, LetterboxGeometry, LetterboxSpec, PixelLayout, Placement,
+    Plane, PreprocessError, Preprocessor, YuvConversion, YuvMatrix, letterbox_geometry,
+    letterbox_into,
+};

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MPL-2.0
+#![allow(clippy::non_send_fields_in_send_ty, unused_doc_comments)]
+
+//! GStreamer elements for video analytics on edge devices.
+//!
+//! Elements (one folder each, `mod.rs` + `imp.rs`):
+//! - [`edgedetect`]: YOLO-family object detection with ONNX Runtime.
+//! - [`edgejson`]: writes what the pipeline saw as JSON Lines.
+//!
+//! Plain modules that need no GStreamer, each with its own unit tests:
+//! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
+//! - [`runtime`]: ONNX Runtime discovery and the detector session.
+//!
+//! [`meta`] is the one place where the plugin reads and writes buffer metadata.
+
+use gst::glib;
+
+pub mod edgedetect;
+pub mod edgejson;
+pub mod inference;
+pub mod meta;
+pub mod runtime;
+
+/// The raw video formats the analytics elements accept, any size and rate.
+pub fn supported_video_caps() -> gst::Caps {
+    use gst_video::VideoFormat as F;
+    gst_video::VideoCapsBuilder::new()
+        .format_list([F::Rgb, F::Bgr, F::Rgba, F::Bgra, F::Rgbx, F::Bgrx, F::Nv12, F::I420])
+        .build()
+}
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    meta::register();
+    edgedetect::register(plugin)?;
+    edgejson::register(plugin)?;
+    Ok(())
+}
+
+gst::plugin_define!(
+    edgeai,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MPL-2.0",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: MPL-2.0
+//! The one module that reads and writes the plugin's buffer metadata.
+//!
+//! Objects are `GstVideoRegionOfInterestMeta`s, one per object, laid out the way
+//! DL Streamer lays them out, so that its elements (`gvawatermark`,
+//! `gvametaconvert`, `gvatrack`) read ours and ours read theirs:
+//!
+//! - `roi_type`: the label (`person`), `x y w h`: the box in frame pixels;
+//! - a `detection` parameter structure: `x_min y_min x_max y_max` (double,
+//!   normalised to 0..1), `confidence` (double), `label_id` (int) and, our
+//!   addition, `label` (string);
+//! - an `object_id` parameter structure with an int field `id`: the track
+//!   identity, exactly as `gvatrack` writes it;
+//! - a `tracking` parameter structure written by `edgetrack` (see its docs).
+//!
+//! Per-frame facts travel in one custom meta named [`FRAME_META_NAME`]
+//! (`gst_buffer_get_custom_meta (buf, "EdgeAIFrameMeta")` from C) whose
+//! structure, named `edgeai-frame`, may hold:
+//!
+//! | field | type | written by | meaning |
+//! |---|---|---|---|
+//! | `inferred` | boolean | `edgedetect` | inference ran on this frame (false: the objects, if any, are not fresh detections) |
+//! | `skip-inference` | boolean | `thermalgate`, any element | ask detectors downstream not to run on this frame |
+//! | `inference-latency-ms` | double | `edgedetect` | this frame's pre-processing + inference + post-processing time |
+//! | `temperature` | double | `thermalgate` | SoC temperature in °C at the last poll |
+//! | `throttle-factor` | double | `thermalgate` | share of frames currently allowed to run inference |
+//!
+//! The custom meta carries no tags, so converters and scalers keep it.
+
+use gst_video::VideoRegionOfInterestMeta;
+
+/// Name of the custom meta that carries per-frame facts.
+pub const FRAME_META_NAME: &str = "EdgeAIFrameMeta";
+/// Name of the structure inside [`FRAME_META_NAME`].
+pub const FRAME_STRUCTURE_NAME: &str = "edgeai-frame";
+/// DL Streamer's detection parameter structure.
+pub const DETECTION_PARAM: &str = "detection";
+/// DL Streamer's track identity parameter structure (`gvatrack`).
+pub const OBJECT_ID_PARAM: &str = "object_id";
+/// `edgetrack`'s tracking parameter structure.
+pub const TRACKING_PARAM: &str = "tracking";
+
+/// Registers the custom meta. Called from `plugin_init`; harmless to call twice.
+pub fn register() {
+    if !gst::meta::CustomMeta::is_registered(FRAME_META_NAME) {
+        gst::meta::CustomMeta::register(FRAME_META_NAME, &[]);
+    }
+}
+
+/// Per-frame facts carried in the [`FRAME_META_NAME`] custom meta.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrameInfo {
+    /// `Some(true)` when a detector ran on this frame, `Some(false)` when one
+    /// saw the frame and skipped it, `None` when no detector saw it.
+    pub inferred: Option<bool>,
+    /// Set upstream (e.g. by `thermalgate`) to ask detectors to skip this frame.
+    pub skip_inference: bool,
+    pub inference_latency_ms: Option<f64>,
+    pub temperature: Option<f64>,
+    pub throttle_factor: Option<f64>,
+}
+
+/// Reads the per-frame facts; an absent meta gives the default.
+pub fn frame_info(buffer: &gst::BufferRef) -> FrameInfo {
+    let Ok(meta) = gst::meta::CustomMeta::from_buffer(buffer, FRAME_META_NAME) else {
+        return FrameInfo::default();
+    };
+    let s = meta.structure();
+    FrameInfo {
+        inferred: s.get::<bool>("inferred").ok(),
+        skip_inference: s.get::<bool>("skip-inference").unwrap_or(false),
+        inference_latency_ms: s.get::<f64>("inference-latency-ms").ok(),
+        temperature: s.get::<f64>("temperature").ok(),
+        throttle_factor: s.get::<f64>("throttle-factor").ok(),
+    }
+}
+
+/// Reads, changes and writes back the per-frame facts, adding the meta if needed.
+/// Fields other elements wrote and that `FrameInfo` does not know are kept.
+pub fn update_frame_info(
+    buffer: &mut gst::BufferRef,
+    change: impl FnOnce(&mut FrameInfo),
+) -> Result<(), glib::BoolError> {
+    let mut info = frame_info(buffer);
+    change(&mut info);
+    let mut meta = match gst::meta::CustomMeta::from_mut_buffer(buffer, FRAME_META_NAME) {
+        Ok(meta) => meta,
+        Err(_) => gst::meta::CustomMeta::add(buffer, FRAME_META_NAME)?,
+    };
+    let s = meta.mut_structure();
+    s.set_name(FRAME_STRUCTURE_NAME);
+    match info.inferred {
+        Some(v) => s.set("inferred", v),
+        None => s.remove_field("inferred"),
+    }
+    s.set("skip-inference", info.skip_inference);
+    set_opt(s, "inference-latency-ms", info.inference_latency_ms);
+    set_opt(s, "temperature", info.temperature);
+    set_opt(s, "throttle-factor", info.throttle_factor);
+    Ok(())
+}
+
+fn set_opt(s: &mut gst::StructureRef, name: &str, v: Option<f64>) {
+    match v {
+        Some(v) => s.set(name, v),
+        None => s.remove_field(name),
+    }
+}
+
+/// Tracking facts `edgetrack` attaches to an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tracking {
+    pub track_id: u64,
+    /// Frames since the track was first seen.
+    pub age: u32,
+    /// `true`: matched to a detection on this frame; `false`: predicted.
+    pub tracked: bool,
+    /// Kalman velocity of the box centre, pixels per frame.
+    pub vx: f64,
+    pub vy: f64,
+}
+
+/// One object, in frame pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub label: String,
+    /// `-1` when the producer gave no class id.
+    pub class_id: i32,
+    pub confidence: f64,
+    pub x1: f64,
+    pub y1: f64,
+    pub x2: f64,
+    pub y2: f64,
+    pub track_id: Option<u64>,
+    pub tracking: Option<Tracking>,
+    /// The ROI meta's id, to find the meta again on the same buffer.
+    pub roi_id: i32,
+}
+
+impl Object {
+    pub fn new(label: &str, class_id: i32, confidence: f64, bbox: [f64; 4]) -> Self {
+        Object {
+            label: label.to_string(),
+            class_id,
+            confidence,
+            x1: bbox[0],
+            y1: bbox[1],
+            x2: bbox[2],
+            y2: bbox[3],
+            track_id: None,
+            tracking: None,
+            roi_id: -1,
+        }
+    }
+}
+
+fn clamp01(v: f64) -> f64 {
+    if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 }
+}
+
+/// The ROI rectangle (x, y, w, h) in whole pixels, clamped to the frame.
+fn roi_rect(obj: &Object, width: u32, height: u32) -> (u32, u32, u32, u32) {
+    let (w, h) = (f64::from(width), f64::from(height));
+    let x1 = clamp01(obj.x1 / w) * w;
+    let y1 = clamp01(obj.y1 / h) * h;
+    let x2 = clamp01(obj.x2 / w) * w;
+    let y2 = clamp01(obj.y2 / h) * h;
+    let x = x1.round() as u32;
+    let y = y1.round() as u32;
+    let rw = (x2.round() as u32).saturating_sub(x);
+    let rh = (y2.round() as u32).saturating_sub(y);
+    (x, y, rw, rh)
+}
+
+fn detection_structure(obj: &Object, width: u32, height: u32) -> gst::Structure {
+    let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
+    gst::Structure::builder(DETECTION_PARAM)
+        .field("x_min", clamp01(obj.x1 / w))
+        .field("y_min", clamp01(obj.y1 / h))
+        .field("x_max", clamp01(obj.x2 / w))
+        .field("y_max", clamp01(obj.y2 / h))
+        .field("confidence", obj.confidence)
+        .field("label_id", obj.class_id)
+        .field("label", obj.label.as_str())
+        .build()
+}
+
+fn tracking_structures(t: &Tracking) -> [gst::Structure; 2] {
+    // DL Streamer's `object_id.id` is a gint: ids past i32::MAX wrap, the
+    // `tracking.track_id` field keeps the full 64-bit value.
+    let id32 = (t.track_id & 0x7fff_ffff) as i32;
+    [
+        gst::Structure::builder(OBJECT_ID_PARAM)
+            .field("id", id32)
+            .build(),
+        gst::Structure::builder(TRACKING_PARAM)
+            .field("track_id", t.track_id)
+            .field("age", t.age)
+            .field("state", if t.tracked { "tracked" } else { "predicted" })
+            .field("velocity_x", t.vx)
+            .field("velocity_y", t.vy)
+            .build(),
+    ]
+}
+
+/// Adds one object as a ROI meta with its `detection` structure (and, when
+/// `obj.tracking` is set, its `object_id` and `tracking` structures).
+/// Returns the ROI meta's id.
+pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height: u32) -> i32 {
+    let rect = roi_rect(obj, width, height);
+    let mut meta = VideoRegionOfInterestMeta::add(buffer, obj.label.as_str(), rect);
+    meta.add_param(detection_structure(obj, width, height));
+    if let Some(t) = &obj.tracking {
+        for s in tracking_structures(t) {
+            meta.add_param(s);
+        }
+    }
+    meta.id()
+}
+
+/// Writes tracking facts onto the existing ROI meta with id `roi_id`.
+/// Returns false when no such meta is on the buffer.
+pub fn set_tracking(buffer: &mut gst::BufferRef, roi_id: i32, t: &Tracking) -> bool {
+    for mut meta in buffer.iter_meta_mut::<VideoRegionOfInterestMeta>() {
+        if meta.id() == roi_id {
+            for s in tracking_structures(t) {
+                meta.add_param(s);
+            }
+            return true;
+        }
+    }
+    false
+}
+
+/// Reads every ROI meta on the buffer as an object in frame pixels. Works on
+/// ours and on any producer's: without a `detection` structure the ROI
+/// rectangle is used, the ROI type is the label, confidence is 1.
+pub fn objects(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<Object> {
+    let (w, h) = (f64::from(width), f64::from(height));
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|meta| {
+            let (rx, ry, rw, rh) = meta.rect();
+            let mut obj = Object {
+                label: meta.roi_type().to_string(),
+                class_id: -1,
+                confidence: 1.0,
+                x1: f64::from(rx),
+                y1: f64::from(ry),
+                x2: f64::from(rx) + f64::from(rw),
+                y2: f64::from(ry) + f64::from(rh),
+                track_id: None,
+                tracking: None,
+                roi_id: meta.id(),
+            };
+            if let Some(d) = meta.param(DETECTION_PARAM) {
+                if let (Ok(x1), Ok(y1), Ok(x2), Ok(y2)) = (
+                    d.get::<f64>("x_min"),
+                    d.get::<f64>("y_min"),
+                    d.get::<f64>("x_max"),
+                    d.get::<f64>("y_max"),
+                ) {
+                    obj.x1 = x1 * w;
+                    obj.y1 = y1 * h;
+                    obj.x2 = x2 * w;
+                    obj.y2 = y2 * h;
+                }
+                if let Ok(c) = d.get::<f64>("confidence") {
+                    obj.confidence = c;
+                }
+                if let Ok(id) = d.get::<i32>("label_id") {
+                    obj.class_id = id;
+                }
+                if let Ok(l) = d.get::<&str>("label") {
+                    obj.label = l.to_string();
+                }
+            }
+            if let Some(t) = meta.param(TRACKING_PARAM) {
+                let track_id = t.get::<u64>("track_id").unwrap_or(0);
+                obj.track_id = Some(track_id);
+                obj.tracking = Some(Tracking {
+                    track_id,
+                    age: t.get::<u32>("age").unwrap_or(0),
+                    tracked: t.get::<&str>("state").map(|s| s == "tracked").unwrap_or(true),
+                    vx: t.get::<f64>("velocity_x").unwrap_or(0.0),
+                    vy: t.get::<f64>("velocity_y").unwrap_or(0.0),
+                });
+            } else if let Some(o) = meta.param(OBJECT_ID_PARAM) {
+                if let Ok(id) = o.get::<i32>("id") {
+                    obj.track_id = u64::try_from(id).ok();
+                }
+            }
+            obj
+        })
+        .collect()
+}
+
+/// Removes every ROI meta from the buffer (used when a producer replaces them).
+pub fn remove_objects(buffer: &mut gst::BufferRef) {
+    buffer.foreach_meta_mut(|mut meta| {
+        if meta.downcast_ref::<VideoRegionOfInterestMeta>().is_some() {
+            std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
+        } else {
+            std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Keep)
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn init() {
+        let _ = gst::init();
+        register();
+    }
+
+    #[test]
+    fn object_round_trip_in_dlstreamer_layout() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        let obj = Object::new("person", 0, 0.87, [76.8, 57.6, 384.0, 576.0]);
+        {
+            let b = buf.get_mut().unwrap();
+            add_object(b, &obj, 768, 576);
+        }
+        let meta = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
+        assert_eq!(meta.roi_type(), "person");
+        assert_eq!(meta.rect(), (77, 58, 307, 518));
+        let d = meta.param("detection").unwrap();
+        assert!((d.get::<f64>("x_min").unwrap() - 0.1).abs() < 1e-12);
+        assert!((d.get::<f64>("y_min").unwrap() - 0.1).abs() < 1e-12);
+        assert!((d.get::<f64>("x_max").unwrap() - 0.5).abs() < 1e-12);
+        assert!((d.get::<f64>("y_max").unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(d.get::<i32>("label_id").unwrap(), 0);
+        assert_eq!(d.get::<&str>("label").unwrap(), "person");
+        let back = objects(&buf, 768, 576);
+        assert_eq!(back.len(), 1);
+        assert!((back[0].x1 - 76.8).abs() < 1e-9 && (back[0].y2 - 576.0).abs() < 1e-9);
+        assert_eq!(back[0].class_id, 0);
+        assert_eq!(back[0].track_id, None);
+    }
+
+    #[test]
+    fn boxes_outside_the_frame_are_clamped() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        let obj = Object::new("car", 2, 0.5, [-10.0, -5.0, 700.0, f64::NAN]);
+        add_object(buf.get_mut().unwrap(), &obj, 640, 480);
+        let meta = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
+        assert_eq!(meta.rect(), (0, 0, 640, 0));
+    }
+
+    #[test]
+    fn foreign_roi_without_detection_structure() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        VideoRegionOfInterestMeta::add(buf.get_mut().unwrap(), "face", (10, 20, 30, 40));
+        let objs = objects(&buf, 100, 100);
+        assert_eq!(objs[0].label, "face");
+        assert_eq!((objs[0].x1, objs[0].y1, objs[0].x2, objs[0].y2), (10.0, 20.0, 40.0, 60.0));
+        assert_eq!(objs[0].class_id, -1);
+    }
+
+    #[test]
+    fn tracking_written_as_gvatrack_does() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        let id = add_object(
+            buf.get_mut().unwrap(),
+            &Object::new("person", 0, 0.9, [0.0, 0.0, 10.0, 10.0]),
+            100,
+            100,
+        );
+        let t = Tracking { track_id: 7, age: 3, tracked: false, vx: 1.5, vy: -0.5 };
+        assert!(set_tracking(buf.get_mut().unwrap(), id, &t));
+        let meta = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
+        assert_eq!(meta.param("object_id").unwrap().get::<i32>("id").unwrap(), 7);
+        let objs = objects(&buf, 100, 100);
+        assert_eq!(objs[0].track_id, Some(7));
+        assert_eq!(objs[0].tracking.as_ref().unwrap(), &t);
+    }
+
+    #[test]
+    fn frame_info_round_trip_keeps_other_fields() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        assert_eq!(frame_info(&buf), FrameInfo::default());
+        update_frame_info(buf.get_mut().unwrap(), |f| {
+            f.skip_inference = true;
+            f.temperature = Some(80.5);
+        })
+        .unwrap();
+        update_frame_info(buf.get_mut().unwrap(), |f| f.inferred = Some(false)).unwrap();
+        let f = frame_info(&buf);
+        assert!(f.skip_inference);
+        assert_eq!(f.temperature, Some(80.5));
+        assert_eq!(f.inferred, Some(false));
+        assert_eq!(f.inference_latency_ms, None);
+        // One meta, not two.
+        assert_eq!(buf.iter_meta::<gst::meta::CustomMeta>().count(), 1);
+    }
+}

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: MPL-2.0
+//! A YOLO detector on one ONNX Runtime session: pre-processing, inference,
+//! decoding and NMS, with no GStreamer in sight, so that the element, the
+//! benchmark and the tests share one definition of the model's maths.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::{TensorElementType, TensorRef, ValueType};
+
+use crate::inference::{
+    DecodeParams, Detection, FrameView, Letterbox, LetterboxSpec, ModelFamily, decode, detect_family,
+    letterbox_into, nms, num_classes, parse_ultralytics_names, preprocess_for,
+};
+
+use super::loader;
+
+/// Execution providers the plugin knows. CPU always works; the others are
+/// used when the loaded ONNX Runtime build has them, else the detector falls
+/// back to CPU with a warning naming what is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Provider {
+    #[default]
+    Cpu,
+    Cuda,
+    TensorRt,
+    OpenVino,
+    Xnnpack,
+    CoreMl,
+    Qnn,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Cpu => "CPUExecutionProvider",
+            Provider::Cuda => "CUDAExecutionProvider",
+            Provider::TensorRt => "TensorrtExecutionProvider",
+            Provider::OpenVino => "OpenVINOExecutionProvider",
+            Provider::Xnnpack => "XnnpackExecutionProvider",
+            Provider::CoreMl => "CoreMLExecutionProvider",
+            Provider::Qnn => "QNNExecutionProvider",
+        }
+    }
+
+    /// Whether the loaded ONNX Runtime build was compiled with this provider.
+    fn is_available(self) -> bool {
+        use ort::ep::{self, ExecutionProvider};
+        let r = match self {
+            Provider::Cpu => Ok(true),
+            Provider::Cuda => ep::CUDA::is_available(),
+            Provider::TensorRt => ep::TensorRT::is_available(),
+            Provider::OpenVino => ep::OpenVINO::is_available(),
+            Provider::Xnnpack => ep::XNNPACK::is_available(),
+            Provider::CoreMl => ep::CoreML::is_available(),
+            Provider::Qnn => ep::QNN::is_available(),
+        };
+        r.unwrap_or(false)
+    }
+
+    fn dispatch(self, threads: usize) -> Option<ort::ep::ExecutionProviderDispatch> {
+        use ort::ep;
+        Some(match self {
+            Provider::Cpu => return None,
+            Provider::Cuda => ep::CUDA::default().build(),
+            Provider::TensorRt => ep::TensorRT::default().build(),
+            Provider::OpenVino => ep::OpenVINO::default().build(),
+            Provider::Xnnpack => ep::XNNPACK::default()
+                .with_intra_op_num_threads(std::num::NonZeroUsize::new(threads.max(1))?)
+                .build(),
+            Provider::CoreMl => ep::CoreML::default().build(),
+            Provider::Qnn => ep::QNN::default().build(),
+        })
+    }
+}
+
+/// What the detector is asked to load.
+#[derive(Debug, Clone)]
+pub struct DetectorConfig {
+    pub model: PathBuf,
+    /// Intra-op threads; 0 lets ONNX Runtime decide.
+    pub threads: usize,
+    pub provider: Provider,
+    /// `None`: decide from the output shape and the model metadata.
+    pub family: Option<ModelFamily>,
+}
+
+/// Why a model could not be loaded. Each message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    Runtime(String),
+    ModelMissing(String),
+    ModelInvalid(String),
+    UnsupportedInput(String),
+    UnsupportedOutput(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Runtime(s)
+            | LoadError::ModelMissing(s)
+            | LoadError::ModelInvalid(s)
+            | LoadError::UnsupportedInput(s)
+            | LoadError::UnsupportedOutput(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Post-processing parameters, read per frame so they can change live.
+#[derive(Debug, Clone)]
+pub struct PostParams {
+    pub class_thresholds: Vec<f32>,
+    pub default_threshold: f32,
+    pub keep_classes: Option<Vec<bool>>,
+    pub iou_threshold: f32,
+    pub agnostic: bool,
+    pub max_detections: usize,
+}
+
+/// Time spent in each step of one frame, in milliseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    pub preprocess_ms: f64,
+    pub inference_ms: f64,
+    pub postprocess_ms: f64,
+}
+
+impl Timings {
+    pub fn total_ms(&self) -> f64 {
+        self.preprocess_ms + self.inference_ms + self.postprocess_ms
+    }
+}
+
+pub struct Detector {
+    session: Session,
+    family: ModelFamily,
+    family_reason: String,
+    spec: LetterboxSpec,
+    input_width: usize,
+    input_height: usize,
+    output_shape: Vec<i64>,
+    input: Vec<f32>,
+    labels: Option<Vec<String>>,
+    num_classes: usize,
+    precision: &'static str,
+    provider_used: Provider,
+    warnings: Vec<String>,
+    runtime_path: PathBuf,
+    runtime_version: String,
+}
+
+fn tensor_info(vt: &ValueType) -> Option<(TensorElementType, Vec<i64>)> {
+    match vt {
+        ValueType::Tensor { ty, shape, .. } => Some((*ty, shape.iter().copied().collect())),
+        _ => None,
+    }
+}
+
+/// A cheap look at the model's bytes for quantisation operators, so the log
+/// can name the precision. ONNX stores operator names as plain strings.
+fn model_precision(bytes: &[u8], input_type: TensorElementType) -> &'static str {
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    if has(b"QLinearConv") || has(b"ConvInteger") || has(b"MatMulInteger") {
+        "int8 (QOperator)"
+    } else if has(b"DequantizeLinear") {
+        "int8 (QDQ)"
+    } else if input_type == TensorElementType::Float16 {
+        "fp16"
+    } else {
+        "fp32"
+    }
+}
+
+impl Detector {
+    pub fn load(cfg: &DetectorConfig) -> Result<Detector, LoadError> {
+        let rt = loader::runtime().map_err(LoadError::Runtime)?;
+        let path: &Path = &cfg.model;
+        if cfg.model.as_os_str().is_empty() {
+            return Err(LoadError::ModelMissing(
+                "no model set: set the `model` property to a YOLO .onnx file".into(),
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| {
+            LoadError::ModelMissing(format!(
+                "cannot read model file {}: {e}; check the `model` property",
+                path.display()
+            ))
+        })?;
+
+        let mut warnings = Vec::new();
+        let mut builder = Session::builder(&rt.environment)
+            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
+            .and_then(|b| Ok(b.with_intra_threads(cfg.threads)?))
+            .and_then(|b| Ok(b.with_inter_threads(1)?))
+            .map_err(|e| LoadError::Runtime(format!("cannot configure an ONNX Runtime session: {e}")))?;
+
+        let mut provider_used = Provider::Cpu;
+        if cfg.provider != Provider::Cpu {
+            if !cfg.provider.is_available() {
+                warnings.push(format!(
+                    "provider {} is not in the loaded ONNX Runtime ({} {}): using CPU. \
+                     Install an ONNX Runtime build with that provider and point ORT_DYLIB_PATH at it.",
+                    cfg.provider.name(),
+                    rt.path.display(),
+                    rt.version,
+                ));
+            } else if let Some(ep) = cfg.provider.dispatch(cfg.threads) {
+                match builder.with_execution_providers([ep.error_on_failure()]) {
+                    Ok(b) => {
+                        builder = b;
+                        provider_used = cfg.provider;
+                    }
+                    Err(e) => {
+                        warnings.push(format!(
+                            "provider {} failed to register ({e}): using CPU",
+                            cfg.provider.name()
+                        ));
+                        builder = e.recover();
+                    }
+                }
+            }
+        }
+
+        let session = builder.commit_from_memory(&bytes).map_err(|e| {
+            LoadError::ModelInvalid(format!(
+                "ONNX Runtime cannot load {} as a model: {e}; is it an .onnx file?",
+                path.display()
+            ))
+        })?;
+
+        // Input: one float tensor [1, 3, H, W].
+        let Some(input) = session.inputs().first() else {
+            return Err(LoadError::UnsupportedInput(format!("{} has no input", path.display())));
+        };
+        let (in_ty, in_shape) = tensor_info(input.dtype()).ok_or_else(|| {
+            LoadError::UnsupportedInput(format!("{}: input `{}` is not a tensor", path.display(), input.name()))
+        })?;
+        if session.inputs().len() != 1 || in_shape.len() != 4 || (in_shape[1] != 3 && in_shape[1] != -1) {
+            return Err(LoadError::UnsupportedInput(format!(
+                "{} has no image input: expected one input shaped [1,3,H,W], found {}",
+                path.display(),
+                session
+                    .inputs()
+                    .iter()
+                    .map(|i| format!("`{}` {:?}", i.name(), tensor_info(i.dtype()).map(|t| t.1)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if in_ty != TensorElementType::Float32 {
+            return Err(LoadError::UnsupportedInput(format!(
+                "{}: input `{}` is {in_ty:?}; edgedetect feeds float32 (FP16 and INT8 models with float32 \
+                 inputs and outputs, as ONNX Runtime's quantiser and `keep_io_types` conversions write, work)",
+                path.display(),
+                input.name()
+            )));
+        }
+        // Dynamic spatial sizes: use Ultralytics' default export size.
+        let (input_height, input_width) = match (in_shape[2], in_shape[3]) {
+            (h, w) if h > 0 && w > 0 => (h as usize, w as usize),
+            _ => {
+                warnings.push(format!(
+                    "{}: input size is dynamic ({in_shape:?}): feeding 640x640",
+                    path.display()
+                ));
+                (640, 640)
+            }
+        };
+        if input_width % 32 != 0 || input_height % 32 != 0 {
+            return Err(LoadError::UnsupportedInput(format!(
+                "{}: input {input_width}x{input_height} is not a multiple of 32, which YOLO models need",
+                path.display()
+            )));
+        }
+
+        let Some(output) = session.outputs().first() else {
+            return Err(LoadError::UnsupportedOutput(format!("{} has no output", path.display())));
+        };
+        let (out_ty, output_shape) = tensor_info(output.dtype()).ok_or_else(|| {
+            LoadError::UnsupportedOutput(format!("{}: output `{}` is not a tensor", path.display(), output.name()))
+        })?;
+        if out_ty != TensorElementType::Float32 {
+            return Err(LoadError::UnsupportedOutput(format!(
+                "{}: output `{}` is {out_ty:?}; edgedetect reads float32 outputs",
+                path.display(),
+                output.name()
+            )));
+        }
+
+        let mut metadata = Vec::new();
+        if let Ok(md) = session.metadata() {
+            for key in md.custom_keys().unwrap_or_default() {
+                if let Some(v) = md.custom(&key) {
+                    metadata.push((key, v));
+                }
+            }
+            if let Some(p) = md.producer() {
+                metadata.push(("producer".into(), p));
+            }
+        }
+
+        let (family, family_reason) = match cfg.family {
+            Some(f) => (f, "set by the model-format property".to_string()),
+            None => detect_family(&output_shape, input_width, input_height, &metadata).map_err(|e| {
+                LoadError::UnsupportedOutput(format!(
+                    "{}: {e}. Set model-format if the layout is one of the supported ones.",
+                    path.display()
+                ))
+            })?,
+        };
+        let static_shape: Vec<usize> = output_shape.iter().map(|&d| d.max(1) as usize).collect();
+        let num_classes = num_classes(family, &static_shape).unwrap_or(0);
+        let labels = metadata
+            .iter()
+            .find(|(k, _)| k == "names")
+            .and_then(|(_, v)| parse_ultralytics_names(v));
+        let precision = model_precision(&bytes, in_ty);
+
+        Ok(Detector {
+            session,
+            family,
+            family_reason,
+            spec: preprocess_for(family, input_width, input_height),
+            input_width,
+            input_height,
+            output_shape,
+            input: vec![0.0; 3 * input_width * input_height],
+            labels,
+            num_classes,
+            precision,
+            provider_used,
+            warnings,
+            runtime_path: rt.path.clone(),
+            runtime_version: rt.version.clone(),
+        })
+    }
+
+    pub fn family(&self) -> ModelFamily {
+        self.family
+    }
+    /// Why the family was chosen, for the log.
+    pub fn family_reason(&self) -> &str {
+        &self.family_reason
+    }
+    pub fn input_size(&self) -> (usize, usize) {
+        (self.input_width, self.input_height)
+    }
+    pub fn output_shape(&self) -> &[i64] {
+        &self.output_shape
+    }
+    /// Class names stored in the model (Ultralytics `names` metadata).
+    pub fn model_labels(&self) -> Option<&[String]> {
+        self.labels.as_deref()
+    }
+    pub fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+    pub fn precision(&self) -> &'static str {
+        self.precision
+    }
+    pub fn provider(&self) -> Provider {
+        self.provider_used
+    }
+    /// Warnings raised while loading (provider fallback, dynamic input).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+    pub fn runtime(&self) -> (&Path, &str) {
+        (&self.runtime_path, &self.runtime_version)
+    }
+
+    /// Pre-processes `frame` into the input tensor; returns the letterbox mapping.
+    pub fn preprocess(&mut self, frame: &FrameView) -> Result<Letterbox, String> {
+        letterbox_into(frame, &self.spec, &mut self.input).map_err(|e| e.to_string())
+    }
+
+    /// Runs the model on the current input tensor and decodes the output into
+    /// candidates in network-input pixels (before NMS).
+    pub fn run(&mut self, post: &PostParams) -> Result<Vec<Detection>, String> {
+        let shape = [1usize, 3, self.input_height, self.input_width];
+        let tensor = TensorRef::from_array_view((shape, self.input.as_slice()))
+            .map_err(|e| format!("cannot wrap the input tensor: {e}"))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![tensor])
+            .map_err(|e| format!("inference failed: {e}"))?;
+        let (shape, data) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| format!("cannot read the model output: {e}"))?;
+        let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+        let params = DecodeParams {
+            input_width: self.input_width,
+            input_height: self.input_height,
+            class_thresholds: &post.class_thresholds,
+            default_threshold: post.default_threshold,
+            keep_classes: post.keep_classes.as_deref(),
+        };
+        decode(self.family, data, &shape, &params).map_err(|e| e.to_string())
+    }
+
+    /// The whole frame: pre-processing, inference, decoding, NMS, and boxes
+    /// mapped back to frame pixels and clipped to the frame.
+    pub fn detect(&mut self, frame: &FrameView, post: &PostParams) -> Result<(Vec<Detection>, Timings), String> {
+        let t0 = Instant::now();
+        let lb = self.preprocess(frame)?;
+        let t1 = Instant::now();
+        let candidates = self.run(post)?;
+        let t2 = Instant::now();
+        let dets = self.postprocess(candidates, &lb, frame.width, frame.height, post);
+        let t3 = Instant::now();
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1000.0;
+        Ok((
+            dets,
+            Timings {
+                preprocess_ms: ms(t0, t1),
+                // Decoding happens inside `run`; it is a small part of it.
+                inference_ms: ms(t1, t2),
+                postprocess_ms: ms(t2, t3),
+            },
+        ))
+    }
+
+    /// NMS (skipped for NMS-free end-to-end models) and mapping to frame pixels.
+    pub fn postprocess(
+        &self,
+        candidates: Vec<Detection>,
+        lb: &Letterbox,
+        frame_width: usize,
+        frame_height: usize,
+        post: &PostParams,
+    ) -> Vec<Detection> {
+        let mut dets = if self.family == ModelFamily::End2End {
+            let mut d = candidates;
+            d.sort_by(|a, b| b.score.total_cmp(&a.score));
+            d.truncate(post.max_detections);
+            d
+        } else {
+            nms(candidates, post.iou_threshold, post.agnostic, post.max_detections)
+        };
+        let (fw, fh) = (frame_width as f32, frame_height as f32);
+        for d in &mut dets {
+            let (x1, y1) = lb.to_frame(d.x1, d.y1);
+            let (x2, y2) = lb.to_frame(d.x2, d.y2);
+            d.x1 = x1.clamp(0.0, fw);
+            d.y1 = y1.clamp(0.0, fh);
+            d.x2 = x2.clamp(0.0, fw);
+            d.y2 = y2.clamp(0.0, fh);
+        }
+        dets.retain(|d| d.x2 > d.x1 && d.y2 > d.y1);
+        dets
+    }
+}

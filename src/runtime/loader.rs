@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Finding and loading `libonnxruntime.so` at run time.
+//!
+//! The plugin is built with `ort`'s `load-dynamic` feature: nothing is linked
+//! or downloaded at build time, and each device brings the ONNX Runtime build
+//! that fits its hardware. Discovery order:
+//!
+//! 1. `ORT_DYLIB_PATH` (a file);
+//! 2. the copy the project's set-up script installs:
+//!    `$XDG_DATA_HOME/gst-plugin-edgeai/onnxruntime/libonnxruntime.so`
+//!    (`~/.local/share/...` when `XDG_DATA_HOME` is unset), then
+//!    `/usr/local/lib/gst-plugin-edgeai/libonnxruntime.so`;
+//! 3. the system library path (`libonnxruntime.so`, `libonnxruntime.so.1`).
+//!
+//! ONNX Runtime 1.17 or newer is required (`ort`'s base API level 17).
+//! Once loaded, a library stays loaded for the life of the process.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+/// Minimum ONNX Runtime version the plugin works with.
+pub const MIN_ORT_VERSION: &str = "1.17";
+
+/// What was loaded.
+pub struct Runtime {
+    pub path: PathBuf,
+    pub version: String,
+    pub environment: ort::environment::Environment,
+}
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+static LOAD_LOCK: Mutex<()> = Mutex::new(());
+
+/// The places searched, in order, with where each one came from.
+pub fn candidates() -> Vec<(PathBuf, &'static str)> {
+    let mut out = Vec::new();
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        out.push((PathBuf::from(p), "ORT_DYLIB_PATH"));
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    if let Some(d) = data_home {
+        out.push((
+            d.join("gst-plugin-edgeai/onnxruntime/libonnxruntime.so"),
+            "set-up script's copy",
+        ));
+    }
+    out.push((
+        PathBuf::from("/usr/local/lib/gst-plugin-edgeai/libonnxruntime.so"),
+        "system-wide set-up copy",
+    ));
+    out.push((PathBuf::from("libonnxruntime.so"), "system library path"));
+    out.push((PathBuf::from("libonnxruntime.so.1"), "system library path"));
+    out
+}
+
+/// Loads ONNX Runtime once per process and creates the shared environment.
+/// The error says what was searched and how to fix it.
+pub fn runtime() -> Result<&'static Runtime, String> {
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let _guard = LOAD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let mut tried = Vec::new();
+    for (path, origin) in candidates() {
+        // A path with a directory part that does not exist is not worth a dlopen.
+        if path.components().count() > 1 && !path.exists() {
+            tried.push(format!("  {} ({origin}): not found", path.display()));
+            continue;
+        }
+        match ort::init_from(&path) {
+            Ok(builder) => {
+                let environment = builder
+                    .with_name("edgeai")
+                    .build()
+                    .map_err(|e| format!("ONNX Runtime loaded from {} but failed to start: {e}", path.display()))?;
+                let version = ort_version();
+                let rt = Runtime { path: path.clone(), version, environment };
+                let _ = RUNTIME.set(rt);
+                return RUNTIME.get().ok_or_else(|| "ONNX Runtime state lost".to_string());
+            }
+            Err(e) => tried.push(format!("  {} ({origin}): {e}", path.display())),
+        }
+    }
+    Err(format!(
+        "could not load ONNX Runtime (libonnxruntime.so, version {MIN_ORT_VERSION} or newer). Searched:\n{}\n\
+         Fix: run the project's set-up script (scripts/setup.sh), or `pip install onnxruntime` and point \
+         ORT_DYLIB_PATH at the libonnxruntime.so.* file in the package's capi/ folder, or install your \
+         platform's ONNX Runtime (JetPack, distro package) into the library path.",
+        tried.join("\n")
+    ))
+}
+
+fn ort_version() -> String {
+    // The build info string starts with "ORT Build Info: git-branch=rel-1.31.1, ...".
+    let info = ort::info();
+    info.split("rel-")
+        .nth(1)
+        .and_then(|s| s.split([',', ' ']).next())
+        .unwrap_or("unknown")
+        .to_string()
+}
