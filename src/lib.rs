@@ -10,6 +10,7 @@
 //! Plain modules that need no GStreamer, each with its own unit tests:
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
+//! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
 //!
 //! [`meta`] is the one place where the plugin reads and writes buffer metadata.
 
@@ -20,6 +21,7 @@ pub mod edgejson;
 pub mod inference;
 pub mod meta;
 pub mod runtime;
+pub mod thermal;
 
 /// The raw video formats the analytics elements accept, any size and rate.
 pub fn supported_video_caps() -> gst::Caps {

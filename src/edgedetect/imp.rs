@@ -443,9 +443,9 @@ impl BaseTransformImpl for EdgeDetect {
             family: family_of(settings.model_format),
         };
         let detector = Detector::load(&cfg).map_err(|e| match e {
-            LoadError::Runtime(m) => gst::error_msg!(gst::LibraryError::Init, ["{}", m]),
-            LoadError::ModelMissing(m) => gst::error_msg!(gst::ResourceError::NotFound, ["{}", m]),
-            other => gst::error_msg!(gst::LibraryError::Settings, ["{}", other]),
+            LoadError::Runtime(m) => gst::error_msg!(gst::LibraryError::Init, ("{}", m)),
+            LoadError::ModelMissing(m) => gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)),
+            other => gst::error_msg!(gst::LibraryError::Settings, ("{}", other)),
         })?;
         let (rt_path, rt_version) = detector.runtime();
         gst::info!(
@@ -463,10 +463,10 @@ impl BaseTransformImpl for EdgeDetect {
             detector.provider().name()
         );
         for w in detector.warnings() {
-            gst::element_imp_warning!(self, gst::LibraryError::Settings, ["{}", w]);
+            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
         }
         let labels = if !settings.labels.is_empty() {
-            read_labels(&settings.labels).map_err(|m| gst::error_msg!(gst::ResourceError::NotFound, ["{}", m]))?
+            read_labels(&settings.labels).map_err(|m| gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)))?
         } else if let Some(names) = detector.model_labels() {
             names.to_vec()
         } else {
@@ -531,12 +531,12 @@ impl BaseTransformImpl for EdgeDetect {
             let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let Some(state) = guard.as_mut() else {
                 drop(guard);
-                gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before start"]);
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ("buffer before start"));
                 return Err(gst::FlowError::NotNegotiated);
             };
             let Some(info) = state.info.clone() else {
                 drop(guard);
-                gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ("buffer before caps"));
                 return Err(gst::FlowError::NotNegotiated);
             };
             let due = state.frames_seen % u64::from(settings.interval.max(1)) == 0;
@@ -564,7 +564,7 @@ impl BaseTransformImpl for EdgeDetect {
             }
         };
         for w in warnings {
-            gst::element_imp_warning!(self, gst::LibraryError::Settings, ["{}", w]);
+            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
         }
 
         match outcome {
@@ -591,7 +591,7 @@ impl BaseTransformImpl for EdgeDetect {
                 stats.last_latency_ms = latency_ms;
             }
             Some(Err(e)) => {
-                gst::element_imp_error!(self, gst::StreamError::Failed, ["detection failed: {}", e]);
+                gst::element_imp_error!(self, gst::StreamError::Failed, ("detection failed: {}", e));
                 return Err(gst::FlowError::Error);
             }
         }

@@ -165,7 +165,7 @@ impl BaseTransformImpl for EdgeJson {
             Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::OpenWrite,
-                    ["cannot create {}: {}; check the `location` property and that its folder is writable", path, e]
+                    ("cannot create {}: {}; check the `location` property and that its folder is writable", path, e)
                 )
             })?)),
             None => Box::new(std::io::BufWriter::new(std::io::stdout())),
@@ -179,7 +179,7 @@ impl BaseTransformImpl for EdgeJson {
             state
                 .out
                 .flush()
-                .map_err(|e| gst::error_msg!(gst::ResourceError::Write, ["cannot flush JSON output: {}", e]))?;
+                .map_err(|e| gst::error_msg!(gst::ResourceError::Write, ("cannot flush JSON output: {}", e)))?;
         }
         Ok(())
     }
@@ -216,7 +216,7 @@ impl BaseTransformImpl for EdgeJson {
             }
         };
         if let Err(e) = result {
-            gst::element_imp_error!(self, gst::ResourceError::Write, ["cannot write JSON line: {}", e]);
+            gst::element_imp_error!(self, gst::ResourceError::Write, ("cannot write JSON line: {}", e));
             return Err(gst::FlowError::Error);
         }
         Ok(gst::FlowSuccess::Ok)

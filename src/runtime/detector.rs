@@ -176,6 +176,36 @@ fn model_precision(bytes: &[u8], input_type: TensorElementType) -> &'static str 
     }
 }
 
+/// The model's custom metadata (`metadata_props`) and producer name.
+fn model_metadata(session: &Session) -> Vec<(String, String)> {
+    let mut metadata = Vec::new();
+    if let Ok(md) = session.metadata() {
+        for key in md.custom_keys().unwrap_or_default() {
+            if let Some(v) = md.custom(&key) {
+                metadata.push((key, v));
+            }
+        }
+        if let Some(p) = md.producer() {
+            metadata.push(("producer".into(), p));
+        }
+    }
+    metadata
+}
+
+/// Ultralytics' `imgsz` metadata, `[640, 640]` (height, width).
+fn parse_imgsz(v: &str) -> Option<(usize, usize)> {
+    let nums: Vec<usize> = v
+        .trim_matches(|c| c == '[' || c == ']' || c == ' ')
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    match nums[..] {
+        [h, w] if h > 0 && w > 0 => Some((h, w)),
+        [s] if s > 0 => Some((s, s)),
+        _ => None,
+    }
+}
+
 impl Detector {
     pub fn load(cfg: &DetectorConfig) -> Result<Detector, LoadError> {
         let rt = loader::runtime().map_err(LoadError::Runtime)?;
@@ -260,16 +290,23 @@ impl Detector {
                 input.name()
             )));
         }
-        // Dynamic spatial sizes: use Ultralytics' default export size.
-        let (input_height, input_width) = match (in_shape[2], in_shape[3]) {
-            (h, w) if h > 0 && w > 0 => (h as usize, w as usize),
-            _ => {
-                warnings.push(format!(
-                    "{}: input size is dynamic ({in_shape:?}): feeding 640x640",
-                    path.display()
-                ));
-                (640, 640)
-            }
+        let metadata = model_metadata(&session);
+        // Dynamic spatial sizes: the size the exporter recorded (Ultralytics'
+        // `imgsz`), else Ultralytics' default export size, 640x640.
+        let dynamic = !(in_shape[2] > 0 && in_shape[3] > 0);
+        let (input_height, input_width) = if dynamic {
+            let (h, w) = metadata
+                .iter()
+                .find(|(k, _)| k == "imgsz")
+                .and_then(|(_, v)| parse_imgsz(v))
+                .unwrap_or((640, 640));
+            warnings.push(format!(
+                "{}: input size is dynamic ({in_shape:?}): feeding {w}x{h}",
+                path.display()
+            ));
+            (h, w)
+        } else {
+            (in_shape[2] as usize, in_shape[3] as usize)
         };
         if input_width % 32 != 0 || input_height % 32 != 0 {
             return Err(LoadError::UnsupportedInput(format!(
@@ -292,23 +329,16 @@ impl Detector {
             )));
         }
 
-        let mut metadata = Vec::new();
-        if let Ok(md) = session.metadata() {
-            for key in md.custom_keys().unwrap_or_default() {
-                if let Some(v) = md.custom(&key) {
-                    metadata.push((key, v));
-                }
-            }
-            if let Some(p) = md.producer() {
-                metadata.push(("producer".into(), p));
-            }
-        }
-
         let (family, family_reason) = match cfg.family {
             Some(f) => (f, "set by the model-format property".to_string()),
             None => detect_family(&output_shape, input_width, input_height, &metadata).map_err(|e| {
+                let note = if dynamic {
+                    format!(" (the model's input size is dynamic and no `imgsz` metadata says which to use: fed {input_width}x{input_height})")
+                } else {
+                    String::new()
+                };
                 LoadError::UnsupportedOutput(format!(
-                    "{}: {e}. Set model-format if the layout is one of the supported ones.",
+                    "{}: {e}{note}. Set model-format if the layout is one of the supported ones.",
                     path.display()
                 ))
             })?,

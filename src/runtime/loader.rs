@@ -79,7 +79,7 @@ pub fn runtime() -> Result<&'static Runtime, String> {
                     .with_name("edgeai")
                     .build()
                     .map_err(|e| format!("ONNX Runtime loaded from {} but failed to start: {e}", path.display()))?;
-                let version = ort_version();
+                let version = ort_version(&path);
                 let rt = Runtime { path: path.clone(), version, environment };
                 let _ = RUNTIME.set(rt);
                 return RUNTIME.get().ok_or_else(|| "ONNX Runtime state lost".to_string());
@@ -96,12 +96,28 @@ pub fn runtime() -> Result<&'static Runtime, String> {
     ))
 }
 
-fn ort_version() -> String {
-    // The build info string starts with "ORT Build Info: git-branch=rel-1.31.1, ...".
-    let info = ort::info();
-    info.split("rel-")
-        .nth(1)
-        .and_then(|s| s.split([',', ' ']).next())
-        .unwrap_or("unknown")
-        .to_string()
+/// The library's own version string (`OrtGetApiBase()->GetVersionString()`),
+/// which `ort` does not expose. Opening the library again only takes another
+/// reference to the copy `ort` loaded.
+fn ort_version(path: &std::path::Path) -> String {
+    // SAFETY: the library was just loaded and validated by `ort::init_from`;
+    // `OrtGetApiBase` is its documented C entry point, returning a pointer to a
+    // static struct whose `GetVersionString` returns a static C string.
+    unsafe {
+        let Ok(lib) = libloading::Library::new(path) else {
+            return "unknown".into();
+        };
+        let Ok(get_base) = lib.get::<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase>(b"OrtGetApiBase") else {
+            return "unknown".into();
+        };
+        let base = get_base();
+        if base.is_null() {
+            return "unknown".into();
+        }
+        let v = ((*base).GetVersionString)();
+        if v.is_null() {
+            return "unknown".into();
+        }
+        std::ffi::CStr::from_ptr(v).to_string_lossy().into_owned()
+    }
 }
