@@ -155,7 +155,11 @@ impl Object {
 }
 
 fn clamp01(v: f64) -> f64 {
-    if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 }
+    if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 /// The ROI rectangle (x, y, w, h) in whole pixels, clamped to the frame.
@@ -281,14 +285,15 @@ pub fn objects(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<Object> 
                 obj.tracking = Some(Tracking {
                     track_id,
                     age: t.get::<u32>("age").unwrap_or(0),
-                    tracked: t.get::<&str>("state").map(|s| s == "tracked").unwrap_or(true),
+                    tracked: t
+                        .get::<&str>("state")
+                        .map(|s| s == "tracked")
+                        .unwrap_or(true),
                     vx: t.get::<f64>("velocity_x").unwrap_or(0.0),
                     vy: t.get::<f64>("velocity_y").unwrap_or(0.0),
                 });
-            } else if let Some(o) = meta.param(OBJECT_ID_PARAM) {
-                if let Ok(id) = o.get::<i32>("id") {
-                    obj.track_id = u64::try_from(id).ok();
-                }
+            } else if let Some(Ok(id)) = meta.param(OBJECT_ID_PARAM).map(|o| o.get::<i32>("id")) {
+                obj.track_id = u64::try_from(id).ok();
             }
             obj
         })
@@ -358,7 +363,10 @@ mod tests {
         VideoRegionOfInterestMeta::add(buf.get_mut().unwrap(), "face", (10, 20, 30, 40));
         let objs = objects(&buf, 100, 100);
         assert_eq!(objs[0].label, "face");
-        assert_eq!((objs[0].x1, objs[0].y1, objs[0].x2, objs[0].y2), (10.0, 20.0, 40.0, 60.0));
+        assert_eq!(
+            (objs[0].x1, objs[0].y1, objs[0].x2, objs[0].y2),
+            (10.0, 20.0, 40.0, 60.0)
+        );
         assert_eq!(objs[0].class_id, -1);
     }
 
@@ -372,10 +380,19 @@ mod tests {
             100,
             100,
         );
-        let t = Tracking { track_id: 7, age: 3, tracked: false, vx: 1.5, vy: -0.5 };
+        let t = Tracking {
+            track_id: 7,
+            age: 3,
+            tracked: false,
+            vx: 1.5,
+            vy: -0.5,
+        };
         assert!(set_tracking(buf.get_mut().unwrap(), id, &t));
         let meta = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
-        assert_eq!(meta.param("object_id").unwrap().get::<i32>("id").unwrap(), 7);
+        assert_eq!(
+            meta.param("object_id").unwrap().get::<i32>("id").unwrap(),
+            7
+        );
         let objs = objects(&buf, 100, 100);
         assert_eq!(objs[0].track_id, Some(7));
         assert_eq!(objs[0].tracking.as_ref().unwrap(), &t);
@@ -398,6 +415,6 @@ mod tests {
         assert_eq!(f.inferred, Some(false));
         assert_eq!(f.inference_latency_ms, None);
         // One meta, not two.
-        assert_eq!(buf.iter_meta::<gst::meta::CustomMeta>().count(), 1);
+        assert_eq!(buf.iter_meta::<gst::Meta>().count(), 1);
     }
 }

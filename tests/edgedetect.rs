@@ -28,16 +28,23 @@ fn numbered_pngs(dir: &Path) -> Vec<String> {
         .map(|n| n.trim_end_matches(".png").to_string())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 100, "expected the 100 COCO photos in {}", src.display());
+    assert_eq!(
+        names.len(),
+        100,
+        "expected the 100 COCO photos in {}",
+        src.display()
+    );
     for (i, n) in names.iter().enumerate() {
-        std::os::unix::fs::symlink(src.join(format!("{n}.png")), dir.join(format!("{i}.png"))).expect("symlink");
+        std::os::unix::fs::symlink(src.join(format!("{n}.png")), dir.join(format!("{i}.png")))
+            .expect("symlink");
     }
     names
 }
 
 fn reference() -> Value {
     let path = repo_dir().join("tests/fixtures/yolox_nano_coco_reference.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("reference fixture")).expect("fixture JSON")
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("reference fixture"))
+        .expect("fixture JSON")
 }
 
 struct Parity {
@@ -68,11 +75,20 @@ fn parity(format: &str, min_iou: f64, max_conf_diff: f64) -> Parity {
     let frames = read_jsonl(&out);
     assert_eq!(frames.len(), 100);
     let reference = reference();
-    let mut p = Parity { reference: 0, matched: 0, extra: 0, worst_conf_diff: 0.0 };
+    let mut p = Parity {
+        reference: 0,
+        matched: 0,
+        extra: 0,
+        worst_conf_diff: 0.0,
+    };
     for (i, name) in names.iter().enumerate() {
         let r = &reference["images"][name];
         let (w, h) = (r["width"].as_f64().unwrap(), r["height"].as_f64().unwrap());
-        assert_eq!(frames[i]["width"].as_f64().unwrap(), w, "frame {i} is {name}");
+        assert_eq!(
+            frames[i]["width"].as_f64().unwrap(),
+            w,
+            "frame {i} is {name}"
+        );
         assert_eq!(frames[i]["height"].as_f64().unwrap(), h);
         assert_eq!(frames[i]["inferred"], Value::Bool(true));
         let ours: Vec<&Value> = frames[i]["objects"].as_array().unwrap().iter().collect();
@@ -93,7 +109,8 @@ fn parity(format: &str, min_iou: f64, max_conf_diff: f64) -> Parity {
                 .map(|(j, o)| (j, iou(&rb, &as_box(&o["box"]))))
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((j, v)) = best {
-                let diff = (ours[j]["confidence"].as_f64().unwrap() - d["score"].as_f64().unwrap()).abs();
+                let diff =
+                    (ours[j]["confidence"].as_f64().unwrap() - d["score"].as_f64().unwrap()).abs();
                 if v >= min_iou && diff <= max_conf_diff {
                     used[j] = true;
                     p.matched += 1;
@@ -142,15 +159,26 @@ fn parity_with_python_reference_rgb_formats() {
 fn parity_with_python_reference_yuv_formats() {
     for format in ["I420", "NV12"] {
         let p = parity(format, 0.8, 0.1);
-        assert!(p.matched as f64 >= 0.85 * p.reference as f64, "{format}: {}/{}", p.matched, p.reference);
-        assert!(p.extra as f64 <= 0.15 * p.reference as f64, "{format}: {} extra", p.extra);
+        assert!(
+            p.matched as f64 >= 0.85 * p.reference as f64,
+            "{format}: {}/{}",
+            p.matched,
+            p.reference
+        );
+        assert!(
+            p.extra as f64 <= 0.15 * p.reference as f64,
+            "{format}: {} extra",
+            p.extra
+        );
     }
 }
 
 fn expected_models() -> (PathBuf, Value) {
     let dir = test_models_dir();
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("expected.json")).unwrap();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+    )
+    .unwrap();
     (dir, expected)
 }
 
@@ -165,7 +193,10 @@ fn decoders_match_hand_computed_boxes() {
     let mut checked = 0;
     for (name, m) in models {
         // The dynamic-input model is covered by bad_inputs_fail_with_clear_errors.
-        let Some(after) = m.get("after_nms").and_then(|v| v.as_array()).filter(|_| name != "dynamic_input.onnx")
+        let Some(after) = m
+            .get("after_nms")
+            .and_then(|v| v.as_array())
+            .filter(|_| name != "dynamic_input.onnx")
         else {
             continue;
         };
@@ -180,14 +211,26 @@ fn decoders_match_hand_computed_boxes() {
         run_pipeline(&desc, TIMEOUT).unwrap_or_else(|e| panic!("{name}: {e}"));
         let frames = read_jsonl(&out);
         let objs = frames[0]["objects"].as_array().unwrap();
-        assert_eq!(objs.len(), after.len(), "{name}: got {objs:?}, expected {after:?}");
+        assert_eq!(
+            objs.len(),
+            after.len(),
+            "{name}: got {objs:?}, expected {after:?}"
+        );
         for (o, e) in objs.iter().zip(after) {
-            let e: Vec<f64> = e.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            let e: Vec<f64> = e
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
             let b = as_box(&o["box"]);
             for k in 0..4 {
                 assert!((b[k] - e[k]).abs() < 0.02, "{name}: box {b:?} vs {e:?}");
             }
-            assert!((o["confidence"].as_f64().unwrap() - e[4]).abs() < 1e-4, "{name}: {o} vs {e:?}");
+            assert!(
+                (o["confidence"].as_f64().unwrap() - e[4]).abs() < 1e-4,
+                "{name}: {o} vs {e:?}"
+            );
             assert_eq!(o["class_id"].as_f64().unwrap(), e[5], "{name}");
         }
         checked += 1;
@@ -233,18 +276,27 @@ fn bad_inputs_fail_with_clear_errors() {
     let tmp = temp_dir("bad-inputs");
 
     let e = start_error(&tmp.join("missing.onnx"), "");
-    assert!(e.contains("cannot read model file") && e.contains("missing.onnx"), "{e}");
+    assert!(
+        e.contains("cannot read model file") && e.contains("missing.onnx"),
+        "{e}"
+    );
 
     let garbage = tmp.join("garbage.onnx");
     std::fs::write(&garbage, b"this is not an onnx model").unwrap();
     let e = start_error(&garbage, "");
-    assert!(e.contains("cannot load") && e.contains("garbage.onnx"), "{e}");
+    assert!(
+        e.contains("cannot load") && e.contains("garbage.onnx"),
+        "{e}"
+    );
 
     let e = start_error(&dir.join("no_image_input.onnx"), "");
     assert!(e.contains("no image input"), "{e}");
 
     let e = start_error(&dir.join("bad_layout.onnx"), "");
-    assert!(e.contains("[1, 10, 10]") || e.contains("1x10x10"), "error must print the shape: {e}");
+    assert!(
+        e.contains("[1, 10, 10]") || e.contains("1x10x10"),
+        "error must print the shape: {e}"
+    );
 
     // Dynamic input size without `imgsz` metadata: fed 640x640, which this
     // model's fixed 64x64-grid output does not fit.
@@ -276,11 +328,14 @@ fn bad_class_thresholds_warn_and_run() {
     let mut warned = false;
     loop {
         let msg = bus
-            .timed_pop_filtered(gst::ClockTime::from_seconds(60), &[
-                gst::MessageType::Eos,
-                gst::MessageType::Error,
-                gst::MessageType::Warning,
-            ])
+            .timed_pop_filtered(
+                gst::ClockTime::from_seconds(60),
+                &[
+                    gst::MessageType::Eos,
+                    gst::MessageType::Error,
+                    gst::MessageType::Warning,
+                ],
+            )
             .expect("message");
         match msg.view() {
             gst::MessageView::Warning(w) => warned |= w.error().to_string().contains("unicorn"),
@@ -297,8 +352,18 @@ fn bad_class_thresholds_warn_and_run() {
 /// Runs gst-launch-1.0 in a child process, since a process loads ONNX Runtime once.
 #[test]
 fn missing_onnx_runtime_is_an_error_not_a_crash() {
-    let plugin_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(plugin_dir.join("libgstedgeai.so").exists(), "no plugin in {}", plugin_dir.display());
+    let plugin_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    assert!(
+        plugin_dir.join("libgstedgeai.so").exists(),
+        "no plugin in {}",
+        plugin_dir.display()
+    );
     let out = std::process::Command::new("gst-launch-1.0")
         .args([
             "videotestsrc",
@@ -317,12 +382,19 @@ fn missing_onnx_runtime_is_an_error_not_a_crash() {
         .env("LD_LIBRARY_PATH", "")
         .output()
         .expect("gst-launch-1.0");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("could not load ONNX Runtime"), "{text}");
     assert!(text.contains("ORT_DYLIB_PATH"), "{text}");
     // A crash would be a signal, not an exit code.
-    assert!(out.status.code().is_some(), "gst-launch-1.0 crashed: {text}");
+    assert!(
+        out.status.code().is_some(),
+        "gst-launch-1.0 crashed: {text}"
+    );
 }
 
 /// Decodes one COCO PNG to raw BGR (width, height, tightly packed bytes).
@@ -332,8 +404,15 @@ fn decode_png_bgr(path: &Path) -> (u32, u32, Vec<u8>) {
         "filesrc location={} ! pngdec ! videoconvert ! video/x-raw,format=BGR ! appsink name=sink",
         path.display()
     );
-    let pipeline = gst::parse::launch(&desc).unwrap().downcast::<gst::Pipeline>().unwrap();
-    let sink = pipeline.by_name("sink").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    let pipeline = gst::parse::launch(&desc)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
     let sample = sink.pull_sample().expect("sample");
     let caps = sample.caps().unwrap();
@@ -392,7 +471,9 @@ fn harness_interval_marking_and_resolution_change() {
     };
     // Tightly packed rows are only valid if the default stride equals w*3.
     let pack = |w: u32, h: u32, data: &[u8]| {
-        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Bgr, w, h).build().unwrap();
+        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Bgr, w, h)
+            .build()
+            .unwrap();
         let stride = info.stride()[0] as usize;
         let mut buf = vec![0u8; info.size()];
         for y in 0..h as usize {
@@ -406,22 +487,39 @@ fn harness_interval_marking_and_resolution_change() {
     let mut first_boxes = Vec::new();
     for i in 0..6u64 {
         let mut buf = gst::Buffer::from_mut_slice(pack(w, h, &bgr));
-        buf.get_mut().unwrap().set_pts(gst::ClockTime::from_mseconds(100 * i));
+        buf.get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(100 * i));
         let out = harness.push_and_pull(buf).expect("buffer out");
         inferred.push(gstedgeai::meta::frame_info(&out).inferred);
         let objs = objects_of(&out, w, h);
         if i == 0 {
             first_boxes = objs;
         } else if i % 3 != 0 {
-            assert!(objs.is_empty(), "frame {i} was not inferred but has objects");
+            assert!(
+                objs.is_empty(),
+                "frame {i} was not inferred but has objects"
+            );
         }
     }
-    assert_eq!(inferred, [Some(true), Some(false), Some(false), Some(true), Some(false), Some(false)]);
+    assert_eq!(
+        inferred,
+        [
+            Some(true),
+            Some(false),
+            Some(false),
+            Some(true),
+            Some(false),
+            Some(false)
+        ]
+    );
     assert!(!first_boxes.is_empty());
 
     harness.set_src_caps(caps(w2, h2));
     let mut buf = gst::Buffer::from_mut_slice(pack(w2, h2, &big));
-    buf.get_mut().unwrap().set_pts(gst::ClockTime::from_mseconds(600));
+    buf.get_mut()
+        .unwrap()
+        .set_pts(gst::ClockTime::from_mseconds(600));
     let out = harness.push_and_pull(buf).expect("buffer out");
     assert_eq!(gstedgeai::meta::frame_info(&out).inferred, Some(true));
     let big_boxes = objects_of(&out, w2, h2);
@@ -436,7 +534,10 @@ fn harness_interval_marking_and_resolution_change() {
         .filter(|o| o.class_id == top.class_id)
         .map(|o| iou(&scaled, &[o.x1, o.y1, o.x2, o.y2]))
         .fold(0.0, f64::max);
-    assert!(best > 0.85, "box after the resolution change does not scale: IoU {best}");
+    assert!(
+        best > 0.85,
+        "box after the resolution change does not scale: IoU {best}"
+    );
 }
 
 /// An upstream element's skip-inference marker is honoured.
@@ -449,9 +550,13 @@ fn skip_inference_marker_is_honoured() {
         .unwrap();
     let mut harness = gst_check::Harness::with_element(&el, Some("sink"), Some("src"));
     harness.set_src_caps_str("video/x-raw,format=RGB,width=64,height=48,framerate=10/1");
-    let size = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, 64, 48).build().unwrap().size();
+    let size = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, 64, 48)
+        .build()
+        .unwrap()
+        .size();
     let mut buf = gst::Buffer::with_size(size).unwrap();
-    gstedgeai::meta::update_frame_info(buf.get_mut().unwrap(), |f| f.skip_inference = true).unwrap();
+    gstedgeai::meta::update_frame_info(buf.get_mut().unwrap(), |f| f.skip_inference = true)
+        .unwrap();
     let out = harness.push_and_pull(buf).unwrap();
     assert_eq!(gstedgeai::meta::frame_info(&out).inferred, Some(false));
     let plain = gst::Buffer::with_size(size).unwrap();
@@ -482,10 +587,29 @@ fn demo_video_end_to_end() {
     assert_eq!(frames.len(), 795);
     let with_people = frames
         .iter()
-        .filter(|f| f["objects"].as_array().unwrap().iter().any(|o| o["label"] == "person"))
+        .filter(|f| {
+            f["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["label"] == "person")
+        })
         .count();
-    assert!(with_people > 700, "people found on only {with_people} of 795 frames");
+    assert!(
+        with_people > 700,
+        "people found on only {with_people} of 795 frames"
+    );
     // `classes=person` keeps nothing else.
-    assert!(frames.iter().all(|f| f["objects"].as_array().unwrap().iter().all(|o| o["label"] == "person")));
-    assert!(frames.iter().all(|f| f["pts"].is_u64() && f["width"] == 768 && f["height"] == 576));
+    assert!(frames.iter().all(|f| {
+        f["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["label"] == "person")
+    }));
+    assert!(
+        frames
+            .iter()
+            .all(|f| f["pts"].is_u64() && f["width"] == 768 && f["height"] == 576)
+    );
 }

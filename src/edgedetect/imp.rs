@@ -155,10 +155,18 @@ fn build_filters(settings: &Settings, labels: &[String]) -> (PostParams, Vec<Str
     let mut warnings = Vec::new();
     let default = settings.conf_threshold as f32;
     let mut class_thresholds = vec![default; labels.len()];
-    for item in settings.class_thresholds.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let parsed = item
-            .rsplit_once(':')
-            .and_then(|(name, v)| Some((class_id(labels, name.trim())?, v.trim().parse::<f32>().ok()?)));
+    for item in settings
+        .class_thresholds
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let parsed = item.rsplit_once(':').and_then(|(name, v)| {
+            Some((
+                class_id(labels, name.trim())?,
+                v.trim().parse::<f32>().ok()?,
+            ))
+        });
         match parsed {
             Some((id, v)) if (0.0..=1.0).contains(&v) => class_thresholds[id] = v,
             _ => warnings.push(format!(
@@ -170,7 +178,12 @@ fn build_filters(settings: &Settings, labels: &[String]) -> (PostParams, Vec<Str
         None
     } else {
         let mut keep = vec![false; labels.len()];
-        for name in settings.classes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for name in settings
+            .classes
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             match class_id(labels, name) {
                 Some(id) => keep[id] = true,
                 None => warnings.push(format!("classes: ignoring unknown label `{name}`")),
@@ -201,12 +214,16 @@ impl EdgeDetect {
     ) -> Result<(Vec<meta::Object>, f64), String> {
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info)
             .map_err(|e| format!("cannot map the video frame: {e}"))?;
-        let layout = layout_of(frame.format()).ok_or_else(|| format!("unsupported format {:?}", frame.format()))?;
+        let layout = layout_of(frame.format())
+            .ok_or_else(|| format!("unsupported format {:?}", frame.format()))?;
         let strides = frame.plane_stride();
         let mut planes = Vec::with_capacity(frame.n_planes() as usize);
         for i in 0..frame.n_planes() {
-            let data = frame.plane_data(i).map_err(|e| format!("cannot read plane {i}: {e}"))?;
-            let stride = usize::try_from(strides[i as usize]).map_err(|_| "negative stride".to_string())?;
+            let data = frame
+                .plane_data(i)
+                .map_err(|e| format!("cannot read plane {i}: {e}"))?;
+            let stride =
+                usize::try_from(strides[i as usize]).map_err(|_| "negative stride".to_string())?;
             planes.push(Plane { data, stride });
         }
         let view = FrameView {
@@ -228,7 +245,12 @@ impl EdgeDetect {
                     &label,
                     d.class_id as i32,
                     f64::from(d.score),
-                    [f64::from(d.x1), f64::from(d.y1), f64::from(d.x2), f64::from(d.y2)],
+                    [
+                        f64::from(d.x1),
+                        f64::from(d.y1),
+                        f64::from(d.x2),
+                        f64::from(d.y2),
+                    ],
                 )
             })
             .collect();
@@ -352,16 +374,38 @@ impl ObjectImpl for EdgeDetect {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         match pspec.name() {
-            "model" => s.model = value.get::<Option<String>>().ok().flatten().unwrap_or_default(),
-            "labels" => s.labels = value.get::<Option<String>>().ok().flatten().unwrap_or_default(),
+            "model" => {
+                s.model = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+            }
+            "labels" => {
+                s.labels = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+            }
             "model-format" => s.model_format = value.get().unwrap_or_default(),
             "conf-threshold" => s.conf_threshold = value.get().unwrap_or(DEFAULT_CONF_THRESHOLD),
             "class-thresholds" => {
-                s.class_thresholds = value.get::<Option<String>>().ok().flatten().unwrap_or_default()
+                s.class_thresholds = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
             }
             "iou-threshold" => s.iou_threshold = value.get().unwrap_or(DEFAULT_IOU_THRESHOLD),
             "max-detections" => s.max_detections = value.get().unwrap_or(DEFAULT_MAX_DETECTIONS),
-            "classes" => s.classes = value.get::<Option<String>>().ok().flatten().unwrap_or_default(),
+            "classes" => {
+                s.classes = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+            }
             "agnostic-nms" => s.agnostic_nms = value.get().unwrap_or(false),
             "interval" => s.interval = value.get().unwrap_or(DEFAULT_INTERVAL),
             "threads" => s.threads = value.get().unwrap_or(DEFAULT_THREADS),
@@ -371,9 +415,19 @@ impl ObjectImpl for EdgeDetect {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let s = self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let s = self
+            .settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let stats = *self.stats.lock().unwrap_or_else(|e| e.into_inner());
-        let opt = |v: &str| if v.is_empty() { None } else { Some(v.to_string()) };
+        let opt = |v: &str| {
+            if v.is_empty() {
+                None
+            } else {
+                Some(v.to_string())
+            }
+        };
         match pspec.name() {
             "model" => opt(&s.model).to_value(),
             "labels" => opt(&s.labels).to_value(),
@@ -419,10 +473,20 @@ impl ElementImpl for EdgeDetect {
         static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
             let caps = crate::supported_video_caps();
             vec![
-                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps)
-                    .expect("static pad template"),
-                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps)
-                    .expect("static pad template"),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("static pad template"),
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("static pad template"),
             ]
         });
         PAD_TEMPLATES.as_ref()
@@ -430,12 +494,17 @@ impl ElementImpl for EdgeDetect {
 }
 
 impl BaseTransformImpl for EdgeDetect {
-    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
     const PASSTHROUGH_ON_SAME_CAPS: bool = false;
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let cfg = DetectorConfig {
             model: PathBuf::from(&settings.model),
             threads: settings.threads as usize,
@@ -466,7 +535,8 @@ impl BaseTransformImpl for EdgeDetect {
             gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
         }
         let labels = if !settings.labels.is_empty() {
-            read_labels(&settings.labels).map_err(|m| gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)))?
+            read_labels(&settings.labels)
+                .map_err(|m| gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)))?
         } else if let Some(names) = detector.model_labels() {
             names.to_vec()
         } else {
@@ -474,7 +544,12 @@ impl BaseTransformImpl for EdgeDetect {
         };
         let n = detector.num_classes().max(labels.len());
         let labels: Vec<String> = (0..n)
-            .map(|i| labels.get(i).cloned().unwrap_or_else(|| format!("class{i}")))
+            .map(|i| {
+                labels
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class{i}"))
+            })
             .collect();
         if !settings.labels.is_empty() && labels.len() != detector.num_classes() {
             gst::warning!(
@@ -523,7 +598,11 @@ impl BaseTransformImpl for EdgeDetect {
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let settings = self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let frame_info = meta::frame_info(buf);
 
         let mut warnings = Vec::new();
@@ -547,7 +626,8 @@ impl BaseTransformImpl for EdgeDetect {
                 let key = (
                     settings.class_thresholds.clone(),
                     settings.classes.clone(),
-                    settings.conf_threshold.to_bits() ^ settings.iou_threshold.to_bits().rotate_left(1)
+                    settings.conf_threshold.to_bits()
+                        ^ settings.iou_threshold.to_bits().rotate_left(1)
                         ^ u64::from(settings.max_detections).rotate_left(7)
                         ^ u64::from(settings.agnostic_nms),
                 );
@@ -557,10 +637,7 @@ impl BaseTransformImpl for EdgeDetect {
                     state.filters = Some(Filters { key, post });
                 }
                 let post = state.filters.as_ref().map(|f| f.post.clone());
-                match post {
-                    Some(post) => Some(Self::detect(state, buf, &info, &post).map(|r| (r, info))),
-                    None => None,
-                }
+                post.map(|post| Self::detect(state, buf, &info, &post).map(|r| (r, info)))
             }
         };
         for w in warnings {
@@ -572,10 +649,18 @@ impl BaseTransformImpl for EdgeDetect {
                 if let Err(e) = meta::update_frame_info(buf, |f| f.inferred = Some(false)) {
                     gst::warning!(CAT, imp = self, "cannot add frame meta: {e}");
                 }
-                self.stats.lock().unwrap_or_else(|e| e.into_inner()).frames_skipped += 1;
+                self.stats
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .frames_skipped += 1;
             }
             Some(Ok(((objects, latency_ms), info))) => {
-                gst::trace!(CAT, imp = self, "{} objects in {latency_ms:.2} ms", objects.len());
+                gst::trace!(
+                    CAT,
+                    imp = self,
+                    "{} objects in {latency_ms:.2} ms",
+                    objects.len()
+                );
                 for obj in &objects {
                     meta::add_object(buf, obj, info.width(), info.height());
                 }
@@ -591,7 +676,11 @@ impl BaseTransformImpl for EdgeDetect {
                 stats.last_latency_ms = latency_ms;
             }
             Some(Err(e)) => {
-                gst::element_imp_error!(self, gst::StreamError::Failed, ("detection failed: {}", e));
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Failed,
+                    ("detection failed: {}", e)
+                );
                 return Err(gst::FlowError::Error);
             }
         }
@@ -604,7 +693,10 @@ mod tests {
     use super::*;
 
     fn labels() -> Vec<String> {
-        ["person", "bicycle", "car"].iter().map(|s| s.to_string()).collect()
+        ["person", "bicycle", "car"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]

@@ -28,15 +28,27 @@ mod imp;
 #[enum_type(name = "GstEdgeDetectModelFormat")]
 pub enum ModelFormat {
     #[default]
-    #[enum_value(name = "Decide from the output shape and model metadata", nick = "auto")]
+    #[enum_value(
+        name = "Decide from the output shape and model metadata",
+        nick = "auto"
+    )]
     Auto = 0,
-    #[enum_value(name = "YOLOX: [1,N,5+C] raw grid offsets, BGR 0..255 top-left letterbox", nick = "yolox")]
+    #[enum_value(
+        name = "YOLOX: [1,N,5+C] raw grid offsets, BGR 0..255 top-left letterbox",
+        nick = "yolox"
+    )]
     Yolox = 1,
-    #[enum_value(name = "YOLOv5 (Ultralytics): [1,N,5+C] with objectness", nick = "yolov5")]
+    #[enum_value(
+        name = "YOLOv5 (Ultralytics): [1,N,5+C] with objectness",
+        nick = "yolov5"
+    )]
     Yolov5 = 2,
     #[enum_value(name = "YOLOv8 / YOLO11 (Ultralytics): [1,4+C,N]", nick = "yolov8")]
     Yolov8 = 3,
-    #[enum_value(name = "NMS-free end-to-end (YOLOv10, YOLO26): [1,K,6]", nick = "yolo-end2end")]
+    #[enum_value(
+        name = "NMS-free end-to-end (YOLOv10, YOLO26): [1,K,6]",
+        nick = "yolo-end2end"
+    )]
     End2End = 4,
 }
 

@@ -11,8 +11,8 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::inference::{
-    DecodeParams, Detection, FrameView, Letterbox, LetterboxSpec, ModelFamily, decode, detect_family,
-    letterbox_into, nms, num_classes, parse_ultralytics_names, preprocess_for,
+    DecodeParams, Detection, FrameView, Letterbox, LetterboxSpec, ModelFamily, decode,
+    detect_family, letterbox_into, nms, num_classes, parse_ultralytics_names, preprocess_for,
 };
 
 use super::loader;
@@ -227,7 +227,9 @@ impl Detector {
             .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
             .and_then(|b| Ok(b.with_intra_threads(cfg.threads)?))
             .and_then(|b| Ok(b.with_inter_threads(1)?))
-            .map_err(|e| LoadError::Runtime(format!("cannot configure an ONNX Runtime session: {e}")))?;
+            .map_err(|e| {
+                LoadError::Runtime(format!("cannot configure an ONNX Runtime session: {e}"))
+            })?;
 
         let mut provider_used = Provider::Cpu;
         if cfg.provider != Provider::Cpu {
@@ -265,12 +267,22 @@ impl Detector {
 
         // Input: one float tensor [1, 3, H, W].
         let Some(input) = session.inputs().first() else {
-            return Err(LoadError::UnsupportedInput(format!("{} has no input", path.display())));
+            return Err(LoadError::UnsupportedInput(format!(
+                "{} has no input",
+                path.display()
+            )));
         };
         let (in_ty, in_shape) = tensor_info(input.dtype()).ok_or_else(|| {
-            LoadError::UnsupportedInput(format!("{}: input `{}` is not a tensor", path.display(), input.name()))
+            LoadError::UnsupportedInput(format!(
+                "{}: input `{}` is not a tensor",
+                path.display(),
+                input.name()
+            ))
         })?;
-        if session.inputs().len() != 1 || in_shape.len() != 4 || (in_shape[1] != 3 && in_shape[1] != -1) {
+        if session.inputs().len() != 1
+            || in_shape.len() != 4
+            || (in_shape[1] != 3 && in_shape[1] != -1)
+        {
             return Err(LoadError::UnsupportedInput(format!(
                 "{} has no image input: expected one input shaped [1,3,H,W], found {}",
                 path.display(),
@@ -316,10 +328,17 @@ impl Detector {
         }
 
         let Some(output) = session.outputs().first() else {
-            return Err(LoadError::UnsupportedOutput(format!("{} has no output", path.display())));
+            return Err(LoadError::UnsupportedOutput(format!(
+                "{} has no output",
+                path.display()
+            )));
         };
         let (out_ty, output_shape) = tensor_info(output.dtype()).ok_or_else(|| {
-            LoadError::UnsupportedOutput(format!("{}: output `{}` is not a tensor", path.display(), output.name()))
+            LoadError::UnsupportedOutput(format!(
+                "{}: output `{}` is not a tensor",
+                path.display(),
+                output.name()
+            ))
         })?;
         if out_ty != TensorElementType::Float32 {
             return Err(LoadError::UnsupportedOutput(format!(
@@ -409,6 +428,18 @@ impl Detector {
         letterbox_into(frame, &self.spec, &mut self.input).map_err(|e| e.to_string())
     }
 
+    /// Runs the model on the current input tensor and nothing else (for the
+    /// inference-only benchmark).
+    pub fn run_model_only(&mut self) -> Result<(), String> {
+        let shape = [1usize, 3, self.input_height, self.input_width];
+        let tensor = TensorRef::from_array_view((shape, self.input.as_slice()))
+            .map_err(|e| format!("cannot wrap the input tensor: {e}"))?;
+        self.session
+            .run(ort::inputs![tensor])
+            .map(|_| ())
+            .map_err(|e| format!("inference failed: {e}"))
+    }
+
     /// Runs the model on the current input tensor and decodes the output into
     /// candidates in network-input pixels (before NMS).
     pub fn run(&mut self, post: &PostParams) -> Result<Vec<Detection>, String> {
@@ -435,7 +466,11 @@ impl Detector {
 
     /// The whole frame: pre-processing, inference, decoding, NMS, and boxes
     /// mapped back to frame pixels and clipped to the frame.
-    pub fn detect(&mut self, frame: &FrameView, post: &PostParams) -> Result<(Vec<Detection>, Timings), String> {
+    pub fn detect(
+        &mut self,
+        frame: &FrameView,
+        post: &PostParams,
+    ) -> Result<(Vec<Detection>, Timings), String> {
         let t0 = Instant::now();
         let lb = self.preprocess(frame)?;
         let t1 = Instant::now();
@@ -470,7 +505,12 @@ impl Detector {
             d.truncate(post.max_detections);
             d
         } else {
-            nms(candidates, post.iou_threshold, post.agnostic, post.max_detections)
+            nms(
+                candidates,
+                post.iou_threshold,
+                post.agnostic,
+                post.max_detections,
+            )
         };
         let (fw, fh) = (frame_width as f32, frame_height as f32);
         for d in &mut dets {

@@ -75,14 +75,22 @@ pub fn runtime() -> Result<&'static Runtime, String> {
         }
         match ort::init_from(&path) {
             Ok(builder) => {
-                let environment = builder
-                    .with_name("edgeai")
-                    .build()
-                    .map_err(|e| format!("ONNX Runtime loaded from {} but failed to start: {e}", path.display()))?;
+                let environment = builder.with_name("edgeai").build().map_err(|e| {
+                    format!(
+                        "ONNX Runtime loaded from {} but failed to start: {e}",
+                        path.display()
+                    )
+                })?;
                 let version = ort_version(&path);
-                let rt = Runtime { path: path.clone(), version, environment };
+                let rt = Runtime {
+                    path: path.clone(),
+                    version,
+                    environment,
+                };
                 let _ = RUNTIME.set(rt);
-                return RUNTIME.get().ok_or_else(|| "ONNX Runtime state lost".to_string());
+                return RUNTIME
+                    .get()
+                    .ok_or_else(|| "ONNX Runtime state lost".to_string());
             }
             Err(e) => tried.push(format!("  {} ({origin}): {e}", path.display())),
         }
@@ -107,7 +115,9 @@ fn ort_version(path: &std::path::Path) -> String {
         let Ok(lib) = libloading::Library::new(path) else {
             return "unknown".into();
         };
-        let Ok(get_base) = lib.get::<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase>(b"OrtGetApiBase") else {
+        let Ok(get_base) =
+            lib.get::<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase>(b"OrtGetApiBase")
+        else {
             return "unknown".into();
         };
         let base = get_base();

@@ -54,7 +54,11 @@ pub fn coco_names() -> PathBuf {
 /// The Python of the project's venv (scripts/setup.sh), else `python3`.
 pub fn python() -> PathBuf {
     let venv = repo_dir().join(".venv/bin/python");
-    if venv.exists() { venv } else { PathBuf::from("python3") }
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
 }
 
 fn run_python(args: &[&str]) {
@@ -134,7 +138,8 @@ fn first_error(bus: &gst::Bus) -> Option<String> {
 
 /// Reads a JSON Lines file written by `edgejson`.
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
         .collect()

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Detector benchmark: what the plugin adds to ONNX Runtime, and the whole
+//! pipeline against the Python loop. Each round measures every figure once,
+//! one after the other, so that the machine's load drifts over all of them
+//! alike; ratios are taken within a round.
+//!
+//!     cargo bench --bench pipeline [-- --rounds 3 --frames 300]
+//!
+//! 1. `inference`: ONNX Runtime alone on a pre-processed tensor (no pipeline).
+//! 2. `plugin-I420`, `plugin-BGR`: the first N frames of vtest.avi, decoded
+//!    once to raw files, read back with `filesrc ! rawvideoparse` and pushed as
+//!    fast as possible through `edgedetect` into `fakesink`.
+//! 3. `pipeline`: `filesrc ! decodebin ! videoconvert ! edgedetect ! fakesink`
+//!    on the same N frames of vtest.avi, and `python`: the seed-style Python loop
+//!    (tools/python_loop_baseline.py: OpenCV decode, ONNX Runtime, NumPy).
+//!
+//! YOLOX-nano, 2 threads everywhere.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gstedgeai::inference::{FrameView, PixelLayout, Plane};
+use gstedgeai::runtime::{Detector, DetectorConfig, Provider};
+
+const THREADS: usize = 2;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn shared() -> PathBuf {
+    let dir = std::env::var_os("EDGEAI_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    assert!(
+        dir.join("models/yolox_nano.onnx").is_file(),
+        "shared assets missing in {}",
+        dir.display()
+    );
+    dir
+}
+
+fn run_to_eos(desc: &str) -> Duration {
+    let pipeline = gst::parse::launch(desc).unwrap_or_else(|e| panic!("{desc}: {e}"));
+    let bus = pipeline.bus().expect("bus");
+    // Bring the pipeline to PAUSED first so that model loading is not timed.
+    pipeline.set_state(gst::State::Paused).expect("paused");
+    let _ = pipeline.state(gst::ClockTime::from_seconds(60));
+    let start = Instant::now();
+    pipeline.set_state(gst::State::Playing).expect("playing");
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(600)) {
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => panic!("{desc}: {} {:?}", e.error(), e.debug()),
+            _ => {}
+        }
+    }
+    let elapsed = start.elapsed();
+    pipeline.set_state(gst::State::Null).expect("null");
+    elapsed
+}
+
+/// Decodes the first `frames` frames of the video to a raw file once.
+fn raw_file(video: &Path, format: &str, frames: usize, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("vtest_{frames}.{}", format.to_lowercase()));
+    if !out.exists() {
+        let desc = format!(
+            "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format={format} ! \
+             identity eos-after={frames} ! filesink location={}",
+            video.display(),
+            out.display()
+        );
+        run_to_eos(&desc);
+    }
+    out
+}
+
+fn main() {
+    gst::init().expect("gst init");
+    gstedgeai::plugin_register_static().expect("register");
+    let rounds = arg("--rounds", 3);
+    let frames = arg("--frames", 300);
+    let shared = shared();
+    let model = shared.join("models/yolox_nano.onnx");
+    let video = shared.join("media/vtest.avi");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let i420 = raw_file(&video, "I420", frames, &dir);
+    let bgr = raw_file(&video, "BGR", frames, &dir);
+
+    let mut detector = Detector::load(&DetectorConfig {
+        model: model.clone(),
+        threads: THREADS,
+        provider: Provider::Cpu,
+        family: None,
+    })
+    .expect("load model");
+    // One real frame, pre-processed once.
+    let raw = std::fs::read(&bgr).expect("raw BGR");
+    let (w, h) = (768usize, 576usize);
+    let view = FrameView {
+        layout: PixelLayout::Bgr,
+        width: w,
+        height: h,
+        planes: vec![Plane {
+            data: &raw[..w * h * 3],
+            stride: w * 3,
+        }],
+    };
+    detector.preprocess(&view).expect("preprocess");
+    for _ in 0..10 {
+        detector.run_model_only().expect("warm-up");
+    }
+
+    let python = {
+        let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+        if venv.exists() {
+            venv
+        } else {
+            PathBuf::from("python3")
+        }
+    };
+    let plugin = |path: &Path, format: &str| {
+        format!(
+            "filesrc location={} ! rawvideoparse width={w} height={h} format={} framerate=10/1 ! \
+             edgedetect model={} threads={THREADS} conf-threshold=0.3 ! fakesink sync=false",
+            path.display(),
+            format.to_lowercase(),
+            model.display()
+        )
+    };
+    let whole = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=BGR ! identity eos-after={frames} ! \
+         edgedetect model={} threads={THREADS} conf-threshold=0.3 ! fakesink sync=false",
+        video.display(),
+        model.display()
+    );
+
+    let names = [
+        "inference",
+        "plugin-I420",
+        "plugin-BGR",
+        "pipeline",
+        "python",
+    ];
+    let mut fps: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for round in 0..rounds {
+        let t = Instant::now();
+        for _ in 0..frames {
+            detector.run_model_only().expect("inference");
+        }
+        fps[0].push(frames as f64 / t.elapsed().as_secs_f64());
+        fps[1].push(frames as f64 / run_to_eos(&plugin(&i420, "I420")).as_secs_f64());
+        fps[2].push(frames as f64 / run_to_eos(&plugin(&bgr, "BGR")).as_secs_f64());
+        fps[3].push(frames as f64 / run_to_eos(&whole).as_secs_f64());
+        let out = std::process::Command::new(&python)
+            .args([
+                "tools/python_loop_baseline.py",
+                "--frames",
+                &frames.to_string(),
+                "--threads",
+                "2",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("python loop");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let last = text.lines().last().unwrap_or("{}");
+        let v: serde_json::Value = serde_json::from_str(last).expect("python JSON");
+        fps[4].push(v["fps"].as_f64().expect("fps"));
+        eprintln!(
+            "round {}: {}",
+            round + 1,
+            names
+                .iter()
+                .zip(&fps)
+                .map(|(n, f)| format!("{n} {:.1} fps", f[round]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
+    let median = |v: &[f64]| {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        s[s.len() / 2]
+    };
+    let ratio =
+        |a: usize, b: usize| -> Vec<f64> { (0..rounds).map(|r| fps[a][r] / fps[b][r]).collect() };
+    println!(
+        "\n{frames} frames of 768x576, YOLOX-nano 416, {THREADS} threads, {rounds} rounds (median fps)\n"
+    );
+    println!("| figure | median fps | per round |");
+    println!("|---|---|---|");
+    for (i, n) in names.iter().enumerate() {
+        let rounds: Vec<String> = fps[i].iter().map(|f| format!("{f:.1}")).collect();
+        println!("| {n} | {:.1} | {} |", median(&fps[i]), rounds.join(", "));
+    }
+    println!("\n| ratio (same round) | median | per round |");
+    println!("|---|---|---|");
+    for (label, a, b) in [
+        ("plugin-I420 / inference (target >= 0.95)", 1, 0),
+        ("plugin-BGR / inference (target >= 0.95)", 2, 0),
+        ("pipeline / python (target >= 1.2)", 3, 4),
+        ("pipeline / inference", 3, 0),
+    ] {
+        let r = ratio(a, b);
+        let per: Vec<String> = r.iter().map(|x| format!("{x:.3}")).collect();
+        println!("| {label} | {:.3} | {} |", median(&r), per.join(", "));
+    }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Quick start, part 2: the whole test suite (what CI runs through .ci/run).
+# Sets up what is missing (scripts/setup.sh), checks formatting and lints,
+# runs every test, and checks the meson build and install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+SHARED=${EDGEAI_SHARED:-../shared}
+for f in models/yolox_nano.onnx models/coco.names media/vtest.avi media/coco; do
+  if [ ! -e "$SHARED/$f" ]; then
+    echo "error: shared test asset missing: $SHARED/$f (the tests need ../shared beside the checkout)" >&2
+    exit 1
+  fi
+done
+
+echo "== Generating test inputs (decoded COCO PNGs, generated ONNX models)"
+.venv/bin/python tools/prepare_coco_png.py target/coco_png
+.venv/bin/python tools/make_test_models.py target/test_models
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --release --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --release --locked -- --test-threads=2
+
+echo "== meson build and install"
+rm -rf target/meson-build target/meson-destdir
+meson setup target/meson-build --prefix=/usr -Dcargo_target_dir="$(pwd)/target" >/dev/null
+meson compile -C target/meson-build >/dev/null
+meson install -C target/meson-build --destdir "$(pwd)/target/meson-destdir" >/dev/null
+installed=$(find target/meson-destdir -name libgstedgeai.so -path '*gstreamer-1.0*' | head -n 1)
+[ -n "$installed" ] || { echo "error: meson install put no libgstedgeai.so under */gstreamer-1.0/" >&2; exit 1; }
+GST_REGISTRY=target/meson-registry.bin GST_PLUGIN_PATH="$(dirname "$installed")" \
+  gst-inspect-1.0 edgedetect | grep -q "Edge AI object detector" \
+  || { echo "error: the meson-installed plugin does not provide our edgedetect" >&2; exit 1; }
+echo "meson: installed $installed and gst-inspect-1.0 finds edgedetect in it"
+echo "== All checks passed"
