@@ -12,7 +12,11 @@ use serde::Serialize;
 use crate::meta;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new("edgejson", gst::DebugColorFlags::empty(), Some("Edge AI JSON Lines writer"))
+    gst::DebugCategory::new(
+        "edgejson",
+        gst::DebugColorFlags::empty(),
+        Some("Edge AI JSON Lines writer"),
+    )
 });
 
 #[derive(Debug, Clone, Default)]
@@ -62,7 +66,12 @@ fn round(v: f64, digits: i32) -> f64 {
 }
 
 /// One JSON line for one buffer.
-fn frame_line(frame: u64, buf: &gst::BufferRef, width: u32, height: u32) -> Result<String, serde_json::Error> {
+fn frame_line(
+    frame: u64,
+    buf: &gst::BufferRef,
+    width: u32,
+    height: u32,
+) -> Result<String, serde_json::Error> {
     let info = meta::frame_info(buf);
     let objects = meta::objects(buf, width, height);
     let json = JsonFrame {
@@ -77,9 +86,17 @@ fn frame_line(frame: u64, buf: &gst::BufferRef, width: u32, height: u32) -> Resu
                 label: &o.label,
                 class_id: o.class_id,
                 confidence: round(o.confidence, 5),
-                bbox: [round(o.x1, 2), round(o.y1, 2), round(o.x2, 2), round(o.y2, 2)],
+                bbox: [
+                    round(o.x1, 2),
+                    round(o.y1, 2),
+                    round(o.x2, 2),
+                    round(o.y2, 2),
+                ],
                 track_id: o.track_id,
-                state: o.tracking.as_ref().map(|t| if t.tracked { "tracked" } else { "predicted" }),
+                state: o
+                    .tracking
+                    .as_ref()
+                    .map(|t| if t.tracked { "tracked" } else { "predicted" }),
             })
             .collect(),
     };
@@ -110,13 +127,22 @@ impl ObjectImpl for EdgeJson {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         if pspec.name() == "location" {
             let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
-            s.location = value.get::<Option<String>>().ok().flatten().filter(|s| !s.is_empty());
+            s.location = value
+                .get::<Option<String>>()
+                .ok()
+                .flatten()
+                .filter(|s| !s.is_empty());
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         match pspec.name() {
-            "location" => self.settings.lock().unwrap_or_else(|e| e.into_inner()).location.to_value(),
+            "location" => self
+                .settings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .location
+                .to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
         }
     }
@@ -144,10 +170,20 @@ impl ElementImpl for EdgeJson {
                 .structure_with_any_features(gst::Structure::new_empty("video/x-raw"))
                 .build();
             vec![
-                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps)
-                    .expect("static pad template"),
-                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps)
-                    .expect("static pad template"),
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("static pad template"),
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("static pad template"),
             ]
         });
         PAD_TEMPLATES.as_ref()
@@ -155,12 +191,18 @@ impl ElementImpl for EdgeJson {
 }
 
 impl BaseTransformImpl for EdgeJson {
-    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
     const PASSTHROUGH_ON_SAME_CAPS: bool = true;
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = true;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let location = self.settings.lock().unwrap_or_else(|e| e.into_inner()).location.clone();
+        let location = self
+            .settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .location
+            .clone();
         let out: Box<dyn Write + Send> = match &location {
             Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| {
                 gst::error_msg!(
@@ -170,16 +212,23 @@ impl BaseTransformImpl for EdgeJson {
             })?)),
             None => Box::new(std::io::BufWriter::new(std::io::stdout())),
         };
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State { out, frame: 0, width: 0, height: 0 });
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State {
+            out,
+            frame: 0,
+            width: 0,
+            height: 0,
+        });
         Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         if let Some(mut state) = self.state.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            state
-                .out
-                .flush()
-                .map_err(|e| gst::error_msg!(gst::ResourceError::Write, ("cannot flush JSON output: {}", e)))?;
+            state.out.flush().map_err(|e| {
+                gst::error_msg!(
+                    gst::ResourceError::Write,
+                    ("cannot flush JSON output: {}", e)
+                )
+            })?;
         }
         Ok(())
     }
@@ -190,14 +239,22 @@ impl BaseTransformImpl for EdgeJson {
             .ok_or_else(|| gst::loggable_error!(CAT, "empty caps"))?;
         let width = s.get::<i32>("width").unwrap_or(0).max(0) as u32;
         let height = s.get::<i32>("height").unwrap_or(0).max(0) as u32;
-        if let Some(state) = self.state.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        if let Some(state) = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
             state.width = width;
             state.height = height;
         }
         Ok(())
     }
 
-    fn transform_ip_passthrough(&self, buf: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+    fn transform_ip_passthrough(
+        &self,
+        buf: &gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let result = {
             let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let Some(state) = guard.as_mut() else {
@@ -216,7 +273,11 @@ impl BaseTransformImpl for EdgeJson {
             }
         };
         if let Err(e) = result {
-            gst::element_imp_error!(self, gst::ResourceError::Write, ("cannot write JSON line: {}", e));
+            gst::element_imp_error!(
+                self,
+                gst::ResourceError::Write,
+                ("cannot write JSON line: {}", e)
+            );
             return Err(gst::FlowError::Error);
         }
         Ok(gst::FlowSuccess::Ok)

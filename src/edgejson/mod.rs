@@ -27,5 +27,10 @@ glib::wrapper! {
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    gst::Element::register(Some(plugin), "edgejson", gst::Rank::NONE, EdgeJson::static_type())
+    gst::Element::register(
+        Some(plugin),
+        "edgejson",
+        gst::Rank::NONE,
+        EdgeJson::static_type(),
+    )
 }
