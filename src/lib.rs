@@ -6,11 +6,13 @@
 //! Elements (one folder each, `mod.rs` + `imp.rs`):
 //! - [`edgedetect`]: YOLO-family object detection with ONNX Runtime.
 //! - [`edgejson`]: writes what the pipeline saw as JSON Lines.
+//! - [`thermalgate`]: sheds inference before the SoC throttles; reports the temperature.
 //!
 //! Plain modules that need no GStreamer, each with its own unit tests:
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
+//! - [`tracker`]: ByteTrack / SORT / IoU multi-object tracking, synthetic sequences, MOT metrics.
 //!
 //! [`meta`] is the one place where the plugin reads and writes buffer metadata.
 
@@ -22,12 +24,23 @@ pub mod inference;
 pub mod meta;
 pub mod runtime;
 pub mod thermal;
+pub mod thermalgate;
+pub mod tracker;
 
 /// The raw video formats the analytics elements accept, any size and rate.
 pub fn supported_video_caps() -> gst::Caps {
     use gst_video::VideoFormat as F;
     gst_video::VideoCapsBuilder::new()
-        .format_list([F::Rgb, F::Bgr, F::Rgba, F::Bgra, F::Rgbx, F::Bgrx, F::Nv12, F::I420])
+        .format_list([
+            F::Rgb,
+            F::Bgr,
+            F::Rgba,
+            F::Bgra,
+            F::Rgbx,
+            F::Bgrx,
+            F::Nv12,
+            F::I420,
+        ])
         .build()
 }
 
@@ -35,6 +48,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register();
     edgedetect::register(plugin)?;
     edgejson::register(plugin)?;
+    thermalgate::register(plugin)?;
     Ok(())
 }
 

@@ -32,6 +32,9 @@ pub fn box_area(b: &Bbox) -> f32 {
 /// Intersection over union in `[0, 1]`; 0 when either box is degenerate or
 /// non-finite.
 pub fn iou(a: &Bbox, b: &Bbox) -> f32 {
+    if !(is_valid_box(a) && is_valid_box(b)) {
+        return 0.0;
+    }
     let iw = a[2].min(b[2]) - a[0].max(b[0]);
     let ih = a[3].min(b[3]) - a[1].max(b[1]);
     // Written so that NaN fails the comparison and yields 0.
@@ -40,11 +43,15 @@ pub fn iou(a: &Bbox, b: &Bbox) -> f32 {
     }
     let inter = iw * ih;
     let union = box_area(a) + box_area(b) - inter;
-    if !(union > 0.0) {
+    if union.is_nan() || union <= 0.0 {
         return 0.0;
     }
     let v = inter / union;
-    if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 }
+    if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 /// Dense row-major matrix of costs or similarities.
@@ -99,7 +106,8 @@ impl CostMatrix {
 
     /// Set entry `(r, c)`; out-of-range writes are ignored.
     pub fn set(&mut self, r: usize, c: usize, v: f32) {
-        if r < self.rows && c < self.cols
+        if r < self.rows
+            && c < self.cols
             && let Some(x) = self.data.get_mut(r * self.cols + c)
         {
             *x = v;
@@ -112,7 +120,11 @@ impl CostMatrix {
             for c in 0..self.cols {
                 let cost = self.data[r * self.cols + c];
                 if cost.is_finite() && cost <= thresh {
-                    out.push(Edge { row: r, col: c, cost });
+                    out.push(Edge {
+                        row: r,
+                        col: c,
+                        cost,
+                    });
                 }
             }
         }
@@ -325,6 +337,10 @@ pub fn linear_assignment_sparse(
     Assignment::from_matches(rows, cols, matches)
 }
 
+/// Largest padded dimension (`rows + cols` of one connected component)
+/// solved optimally; larger components are solved greedily.
+pub const MAX_OPTIMAL_DIM: usize = 400;
+
 /// Solve one connected component and append its matches.
 fn solve_component(
     comp: &[Edge],
@@ -349,7 +365,13 @@ fn solve_component(
             col_ids.push(edge.col);
         }
     }
-    if row_ids.len() == 1 || col_ids.len() == 1 {
+    if row_ids.len() + col_ids.len() > MAX_OPTIMAL_DIM {
+        // Pathological pile-up (hundreds of mutually overlapping boxes): a
+        // dense JV problem of this size would cost O(n³) time and O(n²)
+        // memory, so settle for greedy here.
+        let g = greedy_assignment_sparse(local_row.len(), local_col.len(), comp, thresh);
+        matches.extend(g.matches);
+    } else if row_ids.len() == 1 || col_ids.len() == 1 {
         // A star: only one pair can be matched; take the cheapest (first on
         // ties, edges are sorted by (row, col)).
         let mut best = comp[0];
@@ -367,12 +389,7 @@ fn solve_component(
                 // The JV solver reported an error (should not happen on the
                 // finite matrices built here); fall back to greedy so the
                 // tracker keeps working.
-                let g = greedy_assignment_sparse(
-                    local_row.len(),
-                    local_col.len(),
-                    comp,
-                    thresh,
-                );
+                let g = greedy_assignment_sparse(local_row.len(), local_col.len(), comp, thresh);
                 matches.extend(g.matches);
             }
         }
@@ -475,32 +492,76 @@ fn solve_padded(
     Some(out)
 }
 
-/// Pairs `(row, col, iou)` of boxes that overlap (IoU > 0), found with a
-/// sweep over x-sorted column boxes instead of all `rows x cols` pairs.
-/// Invalid boxes never overlap anything. Output is sorted by (row, col).
-pub fn overlapping_pairs(rows: &[Bbox], cols: &[Bbox]) -> Vec<(usize, usize, f32)> {
-    let mut order: Vec<usize> = (0..cols.len()).filter(|&c| is_valid_box(&cols[c])).collect();
-    order.sort_unstable_by(|&a, &b| cols[a][0].total_cmp(&cols[b][0]));
-    let xs: Vec<f32> = order.iter().map(|&c| cols[c][0]).collect();
-    let max_w = order
+/// Pairs `(row, col, iou)` of boxes that overlap (IoU > 0), without testing
+/// all `rows x cols` pairs: column boxes are bucketed into horizontal bands
+/// (by `y1`, band height = tallest column box) and sorted by `x1` inside a
+/// band, so a row box only visits the few bands and the x-window that can
+/// overlap it. Invalid boxes never overlap anything. At most `max_per_row`
+/// pairs are kept per row, those with the highest IoU (pass `usize::MAX`
+/// for all); this bounds memory when thousands of boxes pile up on one
+/// spot. Output is sorted by (row, col).
+pub fn overlapping_pairs(
+    rows: &[Bbox],
+    cols: &[Bbox],
+    max_per_row: usize,
+) -> Vec<(usize, usize, f32)> {
+    let valid = cols.iter().filter(|b| is_valid_box(b));
+    let (max_w, max_h) = valid.fold((0.0f32, 0.0f32), |(w, h), b| {
+        (w.max(b[2] - b[0]), h.max(b[3] - b[1]))
+    });
+    // `as i64` saturates, so absurd coordinates only merge bands.
+    let band_of = |y: f32| (y / max_h).floor() as i64;
+    // Valid column boxes sorted by (band, x1), stored contiguously.
+    let mut sorted: Vec<(i64, Bbox, usize)> = cols
         .iter()
-        .map(|&c| cols[c][2] - cols[c][0])
-        .fold(0.0f32, f32::max);
+        .enumerate()
+        .filter(|(_, b)| is_valid_box(b))
+        .map(|(c, b)| (band_of(b[1]), *b, c))
+        .collect();
+    sorted.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(x.1[0].total_cmp(&y.1[0])));
+    // (band, first index) of every non-empty band.
+    let mut bands: Vec<(i64, usize)> = Vec::new();
+    for (i, (band, _, _)) in sorted.iter().enumerate() {
+        if bands.last().is_none_or(|l| l.0 != *band) {
+            bands.push((*band, i));
+        }
+    }
     let mut out = Vec::new();
     for (r, a) in rows.iter().enumerate() {
         if !is_valid_box(a) {
             continue;
         }
-        // A column box overlaps only if x1 < a.x2 and x2 > a.x1, hence
-        // x1 > a.x1 - max_w.
-        let lo = xs.partition_point(|&x| x <= a[0] - max_w);
-        let hi = xs.partition_point(|&x| x < a[2]);
         let start = out.len();
-        for &c in order.get(lo..hi).unwrap_or(&[]) {
-            let v = iou(a, &cols[c]);
-            if v > 0.0 {
-                out.push((r, c, v));
+        // A column box b overlaps a only if b.y1 in (a.y1 - max_h, a.y2) and
+        // b.x1 in (a.x1 - max_w, a.x2).
+        let first_band = band_of(a[1] - max_h);
+        let last_band = band_of(a[3]);
+        let mut k = bands.partition_point(|(band, _)| *band < first_band);
+        while let Some(&(band, begin)) = bands.get(k) {
+            if band > last_band {
+                break;
             }
+            let end = bands.get(k + 1).map_or(sorted.len(), |n| n.1);
+            let slice = sorted.get(begin..end).unwrap_or(&[]);
+            let lo = slice.partition_point(|(_, b, _)| b[0] <= a[0] - max_w);
+            let hi = slice.partition_point(|(_, b, _)| b[0] < a[2]);
+            for (_, b, c) in slice.get(lo..hi).unwrap_or(&[]) {
+                // Cheap rejection before the full IoU.
+                if b[2] <= a[0] || b[1] >= a[3] || b[3] <= a[1] {
+                    continue;
+                }
+                let v = iou(a, b);
+                if v > 0.0 {
+                    out.push((r, *c, v));
+                }
+            }
+            k += 1;
+        }
+        if out.len() - start > max_per_row {
+            out[start..].select_nth_unstable_by(max_per_row, |x, y| {
+                y.2.total_cmp(&x.2).then(x.1.cmp(&y.1))
+            });
+            out.truncate(start + max_per_row);
         }
         out[start..].sort_unstable_by_key(|p| p.1);
     }
@@ -511,30 +572,35 @@ pub fn overlapping_pairs(rows: &[Bbox], cols: &[Bbox]) -> Vec<(usize, usize, f32
 mod tests {
     use super::*;
 
-    /// Exhaustive optimum over all partial matchings of eligible pairs of
-    /// the thresholded objective `sum(cost - thresh)` (what ByteTrack's
-    /// `lapjv(extend_cost=True, cost_limit=thresh)` minimises).
+    /// Exact optimum of the thresholded objective `sum(cost - thresh)` over
+    /// matches (what ByteTrack's `lapjv(extend_cost=True,
+    /// cost_limit=thresh)` minimises), by dynamic programming over the set
+    /// of used columns (independent of the solver under test).
     fn brute_force(cost: &CostMatrix, thresh: f32) -> f64 {
-        fn rec(cost: &CostMatrix, thresh: f32, r: usize, used: &mut Vec<bool>) -> f64 {
-            if r == cost.rows() {
-                return 0.0;
-            }
-            // option: leave the row unmatched
-            let mut best = rec(cost, thresh, r + 1, used);
-            for c in 0..cost.cols() {
-                let v = cost.get(r, c).unwrap();
-                if !used[c] && v.is_finite() && v <= thresh {
-                    used[c] = true;
-                    let t = f64::from(v) - f64::from(thresh) + rec(cost, thresh, r + 1, used);
-                    used[c] = false;
-                    if t < best {
-                        best = t;
+        let cols = cost.cols();
+        let full = 1usize << cols;
+        let mut best = vec![f64::INFINITY; full];
+        best[0] = 0.0;
+        for r in 0..cost.rows() {
+            let mut next = best.clone(); // row r unmatched
+            for (mask, &here) in best.iter().enumerate() {
+                if !here.is_finite() {
+                    continue;
+                }
+                for c in 0..cols {
+                    let v = cost.get(r, c).unwrap();
+                    if mask & (1 << c) == 0 && v.is_finite() && v <= thresh {
+                        let t = here + f64::from(v) - f64::from(thresh);
+                        let m2 = mask | (1 << c);
+                        if t < next[m2] {
+                            next[m2] = t;
+                        }
                     }
                 }
             }
-            best
+            best = next;
         }
-        rec(cost, thresh, 0, &mut vec![false; cost.cols()])
+        best.into_iter().fold(f64::INFINITY, f64::min)
     }
 
     fn objective(cost: &CostMatrix, thresh: f32, a: &Assignment) -> f64 {
@@ -575,12 +641,8 @@ mod tests {
     fn known_optimum_3x3() {
         // Greedy would take (0,0)=0.1 then be forced into (1,1)=0.9 ...;
         // the optimum is (0,1), (1,0), (2,2).
-        let m = CostMatrix::from_rows(&[
-            &[0.1, 0.2, 0.9],
-            &[0.15, 0.8, 0.9],
-            &[0.9, 0.9, 0.3],
-        ])
-        .unwrap();
+        let m = CostMatrix::from_rows(&[&[0.1, 0.2, 0.9], &[0.15, 0.8, 0.9], &[0.9, 0.9, 0.3]])
+            .unwrap();
         let a = linear_assignment(&m, 0.85);
         assert_eq!(a.matches, vec![(0, 1), (1, 0), (2, 2)]);
         assert!(a.unmatched_rows.is_empty() && a.unmatched_cols.is_empty());
@@ -616,6 +678,23 @@ mod tests {
     }
 
     #[test]
+    fn infinite_threshold_maximises_matches() {
+        // Same matrix as above: with no limit two matches beat one.
+        let m = CostMatrix::from_rows(&[&[0.7, 0.0], &[f32::INFINITY, 0.7]]).unwrap();
+        let a = linear_assignment(&m, f32::INFINITY);
+        assert_eq!(a.matches, vec![(0, 0), (1, 1)]);
+        // Larger component through the JV path.
+        let m = CostMatrix::from_rows(&[
+            &[0.5, 0.0, 0.5],
+            &[f32::INFINITY, 0.5, f32::INFINITY],
+            &[f32::INFINITY, 0.5, 0.9],
+        ])
+        .unwrap();
+        let a = linear_assignment(&m, f32::INFINITY);
+        assert_eq!(a.matches.len(), 3);
+    }
+
+    #[test]
     fn non_square_and_empty() {
         let wide = CostMatrix::from_rows(&[&[0.5, 0.1, 0.4, 0.3]]).unwrap();
         let a = linear_assignment(&wide, 0.8);
@@ -644,7 +723,10 @@ mod tests {
 
     #[test]
     fn fuse_score_matches_bytetrack() {
-        let mut m = iou_distance(&[[0.0, 0.0, 10.0, 10.0]], &[[5.0, 0.0, 15.0, 10.0], [0.0, 0.0, 10.0, 10.0]]);
+        let mut m = iou_distance(
+            &[[0.0, 0.0, 10.0, 10.0]],
+            &[[5.0, 0.0, 15.0, 10.0], [0.0, 0.0, 10.0, 10.0]],
+        );
         fuse_score(&mut m, &[0.9, 0.5]);
         assert!((m.get(0, 0).unwrap() - (1.0 - 0.9 / 3.0)).abs() < 1e-6);
         assert!((m.get(0, 1).unwrap() - 0.5).abs() < 1e-6);
@@ -665,16 +747,20 @@ mod tests {
     #[test]
     fn matches_brute_force_on_random_matrices() {
         let mut st = 7u64;
-        for trial in 0..400 {
-            let rows = 1 + (lcg(&mut st) * 5.0) as usize;
-            let cols = 1 + (lcg(&mut st) * 5.0) as usize;
+        for trial in 0..1500 {
+            let rows = 1 + (lcg(&mut st) * 12.0) as usize;
+            let cols = 1 + (lcg(&mut st) * 9.0) as usize;
             let mut m = CostMatrix::new(rows, cols, 1.0);
             let quantize = trial % 2 == 0; // many ties
+            let sparsity = lcg(&mut st); // share of forbidden pairs
             for r in 0..rows {
                 for c in 0..cols {
                     let mut v = lcg(&mut st);
                     if quantize {
                         v = (v * 4.0).floor() / 4.0;
+                    }
+                    if lcg(&mut st) < sparsity {
+                        v = f32::INFINITY;
                     }
                     m.set(r, c, v);
                 }
@@ -684,7 +770,10 @@ mod tests {
             check_valid(&m, thresh, &a);
             let best = brute_force(&m, thresh);
             let got = objective(&m, thresh, &a);
-            assert!((got - best).abs() < 1e-5, "trial {trial}: got {got}, best {best}, {m:?}");
+            assert!(
+                (got - best).abs() < 1e-5,
+                "trial {trial}: got {got}, best {best}, {m:?}"
+            );
             let g = greedy_assignment(&m, thresh);
             check_valid(&m, thresh, &g);
         }
@@ -711,40 +800,81 @@ mod tests {
     #[test]
     fn overlapping_pairs_equals_dense() {
         let mut st = 3u64;
-        let mut boxes = |n: usize| -> Vec<Bbox> {
-            (0..n)
-                .map(|_| {
-                    let x = lcg(&mut st) * 500.0;
-                    let y = lcg(&mut st) * 500.0;
-                    let w = 1.0 + lcg(&mut st) * 120.0;
-                    let h = 1.0 + lcg(&mut st) * 120.0;
-                    [x, y, x + w, y + h]
-                })
-                .collect()
-        };
-        let mut a = boxes(60);
-        let b = boxes(70);
-        a.push([f32::NAN, 0.0, 1.0, 1.0]);
-        let sparse = overlapping_pairs(&a, &b);
-        let mut dense = Vec::new();
-        for (r, x) in a.iter().enumerate() {
-            for (c, y) in b.iter().enumerate() {
-                let v = iou(x, y);
-                if v > 0.0 {
-                    dense.push((r, c, v));
+        // (origin, extent, max size, grid snap): plain, negative and mixed
+        // tiny/huge boxes, and boxes snapped to a coarse grid so edges touch
+        // band boundaries exactly.
+        let configs = [
+            (0.0, 500.0, 120.0, 0.0),
+            (-900.0, 800.0, 300.0, 0.0),
+            (0.0, 400.0, 60.0, 20.0),
+        ];
+        for (origin, extent, max_size, snap) in configs {
+            let mut boxes = |n: usize| -> Vec<Bbox> {
+                (0..n)
+                    .map(|i| {
+                        let mut x = origin + lcg(&mut st) * extent;
+                        let mut y = origin + lcg(&mut st) * extent;
+                        let scale = if i % 7 == 0 { 0.05 } else { 1.0 };
+                        let mut w = 1.0 + lcg(&mut st) * max_size * scale;
+                        let mut h = 1.0 + lcg(&mut st) * max_size * scale;
+                        if snap > 0.0 {
+                            x = (x / snap).round() * snap;
+                            y = (y / snap).round() * snap;
+                            w = (w / snap).ceil() * snap;
+                            h = (h / snap).ceil() * snap;
+                        }
+                        [x, y, x + w, y + h]
+                    })
+                    .collect()
+            };
+            let mut a = boxes(150);
+            let mut b = boxes(170);
+            a.push([f32::NAN, 0.0, 1.0, 1.0]);
+            b.push([0.0, 0.0, 0.0, 1.0]);
+            let sparse = overlapping_pairs(&a, &b, usize::MAX);
+            let mut dense = Vec::new();
+            for (r, x) in a.iter().enumerate() {
+                for (c, y) in b.iter().enumerate() {
+                    let v = iou(x, y);
+                    if v > 0.0 {
+                        dense.push((r, c, v));
+                    }
                 }
             }
+            assert_eq!(sparse, dense);
+            assert!(dense.len() > 50);
+            // Capped: per row the best two by IoU.
+            let capped = overlapping_pairs(&a, &b, 2);
+            for r in 0..a.len() {
+                let mut all: Vec<f32> = dense.iter().filter(|p| p.0 == r).map(|p| p.2).collect();
+                all.sort_by(|x, y| y.total_cmp(x));
+                let mut got: Vec<f32> = capped.iter().filter(|p| p.0 == r).map(|p| p.2).collect();
+                got.sort_by(|x, y| y.total_cmp(x));
+                all.truncate(2);
+                assert_eq!(got, all);
+            }
         }
-        assert_eq!(sparse, dense);
-        assert!(!dense.is_empty());
+        assert!(overlapping_pairs(&[[0.0, 0.0, 1.0, 1.0]], &[], usize::MAX).is_empty());
     }
 
     #[test]
     fn sparse_ignores_out_of_range_edges() {
         let edges = [
-            Edge { row: 0, col: 0, cost: 0.1 },
-            Edge { row: 5, col: 0, cost: 0.0 },
-            Edge { row: 0, col: 9, cost: 0.0 },
+            Edge {
+                row: 0,
+                col: 0,
+                cost: 0.1,
+            },
+            Edge {
+                row: 5,
+                col: 0,
+                cost: 0.0,
+            },
+            Edge {
+                row: 0,
+                col: 9,
+                cost: 0.0,
+            },
         ];
         let a = linear_assignment_sparse(1, 1, &edges, 0.5);
         assert_eq!(a.matches, vec![(0, 0)]);

@@ -1,5 +1,5 @@
 //! The multi-object [`Tracker`]: ByteTrack, SORT and IoU association on top
-//! of the shared track life-cycle (see [`Lifecycle`](super::track::Lifecycle)).
+//! of the shared track life-cycle (see [`super::track::Lifecycle`]).
 
 use super::assignment::{
     Bbox, Edge, box_area, fused_cost, greedy_assignment_sparse, is_valid_box,
@@ -182,6 +182,11 @@ const UNCONFIRMED_THRESH: f32 = 0.7;
 /// SORT / IoU trackers: minimum IoU 0.3, i.e. maximum cost `1 − 0.3`.
 const SORT_IOU_COST_THRESH: f32 = 1.0 - 0.3;
 
+/// At most this many overlapping detections (highest IoU first) are
+/// considered per track: bounds work and memory when hundreds of boxes
+/// pile up on one spot, without effect in ordinary scenes.
+const MAX_CANDIDATES_PER_TRACK: usize = 32;
+
 /// A valid, filtered detection.
 #[derive(Debug, Clone, Copy)]
 struct Det {
@@ -316,7 +321,8 @@ impl Tracker {
         out
     }
 
-    /// Events since the last call, in the order they happened.
+    /// Events since the last call, in the order they happened. Events
+    /// accumulate until taken, so call this once per frame.
     pub fn take_events(&mut self) -> Vec<TrackEvent> {
         std::mem::take(&mut self.events)
     }
@@ -333,9 +339,10 @@ impl Tracker {
     /// End every track, emitting `Lost` for each activated one (e.g. on a
     /// timestamp gap). The next detector frame counts as a first frame.
     pub fn end_all(&mut self) {
-        for t in std::mem::take(&mut self.tracks) {
-            self.push_lost(&t);
+        for t in &self.tracks {
+            push_lost(&mut self.events, t);
         }
+        self.tracks.clear();
         self.first_frame = true;
     }
 
@@ -396,7 +403,7 @@ impl Tracker {
         let tboxes: Vec<Bbox> = track_ids.iter().map(|&i| self.tracks[i].bbox()).collect();
         let dboxes: Vec<Bbox> = det_ids.iter().map(|&j| dets[j].bbox).collect();
         let mut edges = Vec::new();
-        for (r, c, iou) in overlapping_pairs(&tboxes, &dboxes) {
+        for (r, c, iou) in overlapping_pairs(&tboxes, &dboxes, MAX_CANDIDATES_PER_TRACK) {
             let t = &self.tracks[track_ids[r]];
             let d = &dets[det_ids[c]];
             if self.cfg.per_class && t.class_id != d.class_id {
@@ -406,7 +413,11 @@ impl Tracker {
                 CostKind::Iou => 1.0 - iou,
                 CostKind::Fused => fused_cost(iou, d.score),
             };
-            edges.push(Edge { row: r, col: c, cost });
+            edges.push(Edge {
+                row: r,
+                col: c,
+                cost,
+            });
         }
         let a = if greedy {
             greedy_assignment_sparse(track_ids.len(), det_ids.len(), &edges, thresh)
@@ -445,20 +456,6 @@ impl Tracker {
         });
     }
 
-    fn push_lost(&mut self, t: &Track) {
-        if let Some(id) = t.id {
-            let b = t.last_det;
-            self.events.push(TrackEvent::Lost {
-                track_id: id,
-                class_id: t.class_id,
-                x1: b[0],
-                y1: b[1],
-                x2: b[2],
-                y2: b[3],
-            });
-        }
-    }
-
     /// Start tracks from unmatched detections with `score >=
     /// new_track_thresh`, in detection order; on a first frame they are
     /// activated immediately.
@@ -466,7 +463,9 @@ impl Tracker {
         let kalman = self.cfg.algorithm != Algorithm::Iou;
         for &j in det_ids {
             let d = &dets[j];
-            if !(d.score >= self.cfg.new_track_thresh) {
+            // Written as a positive test so a NaN threshold creates nothing.
+            let passes = d.score >= self.cfg.new_track_thresh;
+            if !passes {
                 continue;
             }
             let kf = kalman.then_some(&self.kf);
@@ -596,15 +595,30 @@ impl Tracker {
     /// `Lost` for the activated ones.
     fn expire(&mut self) {
         let buffer = self.cfg.track_buffer_frames;
-        let mut kept = Vec::with_capacity(self.tracks.len());
-        for t in std::mem::take(&mut self.tracks) {
-            if t.lifecycle == Lifecycle::Removed || t.time_since_update > buffer {
-                self.push_lost(&t);
-            } else {
-                kept.push(t);
+        let events = &mut self.events;
+        self.tracks.retain(|t| {
+            let remove = t.lifecycle == Lifecycle::Removed || t.time_since_update > buffer;
+            if remove {
+                push_lost(events, t);
             }
-        }
-        self.tracks = kept;
+            !remove
+        });
+    }
+}
+
+/// Queue a `Lost` event for an activated track (unconfirmed ones have no id
+/// and end silently).
+fn push_lost(events: &mut Vec<TrackEvent>, t: &Track) {
+    if let Some(id) = t.id {
+        let b = t.last_det;
+        events.push(TrackEvent::Lost {
+            track_id: id,
+            class_id: t.class_id,
+            x1: b[0],
+            y1: b[1],
+            x2: b[2],
+            y2: b[3],
+        });
     }
 }
 

@@ -8,7 +8,7 @@
 //! * **CLEAR-MOT** (per frame): a ground-truth object keeps the hypothesis it
 //!   was last matched to when that hypothesis is present and still overlaps
 //!   enough; the remaining objects and hypotheses are matched by an optimal
-//!   assignment maximising total IoU. A match whose hypothesis differs from
+//!   assignment (most matches, then highest total IoU). A match whose hypothesis differs from
 //!   the object's previous one (at any earlier frame) is an ID switch.
 //!   `MOTA = 1 − (FN + FP + IDSW) / GT`; MOTP here is the mean IoU of the
 //!   matches (higher is better).
@@ -54,9 +54,8 @@ pub struct MotMetrics {
 }
 
 impl MotMetrics {
-    /// `1 − (FN + FP + IDSW) / GT`; 1 when there is no ground truth and no
-    /// error, `-inf`-free: with no ground truth but errors it is
-    /// `-(errors)`.
+    /// `1 − (FN + FP + IDSW) / GT`. Without ground truth: 1 when there is
+    /// no error, otherwise `−errors` (finite, unlike the formula).
     pub fn mota(&self) -> f64 {
         let errors = (self.false_negatives + self.false_positives + self.id_switches) as f64;
         if self.gt == 0 {
@@ -219,7 +218,10 @@ impl MotAccumulator {
                 }
             }
         }
-        let a = linear_assignment_sparse(rows.len(), cols.len(), &edges, 1.0 - self.min_iou);
+        // Edges are already limited to IoU >= min_iou; an infinite threshold
+        // maximises the number of matches first, then their total IoU (what
+        // the usual MOT tools do).
+        let a = linear_assignment_sparse(rows.len(), cols.len(), &edges, f32::INFINITY);
         for (r, c) in a.matches {
             let (g, h) = (rows[r], cols[c]);
             let (gid, hid) = (gt[g].0, hyp[h].0);
@@ -266,8 +268,7 @@ impl MotAccumulator {
         gt_ids.sort_unstable();
         hyp_ids.sort_unstable();
         let gpos: HashMap<u64, usize> = gt_ids.iter().enumerate().map(|(i, &v)| (v, i)).collect();
-        let hpos: HashMap<u64, usize> =
-            hyp_ids.iter().enumerate().map(|(i, &v)| (v, i)).collect();
+        let hpos: HashMap<u64, usize> = hyp_ids.iter().enumerate().map(|(i, &v)| (v, i)).collect();
         let mut edges = Vec::with_capacity(self.pair_frames.len());
         for (&(g, h), &n) in &self.pair_frames {
             if let (Some(&r), Some(&c)) = (gpos.get(&g), hpos.get(&h)) {
@@ -299,7 +300,9 @@ mod tests {
         [x, 0.0, x + 10.0, 10.0]
     }
 
-    fn run(frames: &[(Vec<(u64, Bbox)>, Vec<(u64, Bbox)>)]) -> MotMetrics {
+    type Boxes = Vec<(u64, Bbox)>;
+
+    fn run(frames: &[(Boxes, Boxes)]) -> MotMetrics {
         let mut acc = MotAccumulator::default();
         for (g, h) in frames {
             acc.update(g, h);
@@ -346,7 +349,9 @@ mod tests {
 
     #[test]
     fn all_missed() {
-        let frames: Vec<_> = (0..5).map(|_| (vec![(1, b(0.0)), (2, b(50.0))], vec![])).collect();
+        let frames: Vec<_> = (0..5)
+            .map(|_| (vec![(1, b(0.0)), (2, b(50.0))], vec![]))
+            .collect();
         let m = run(&frames);
         assert_eq!(m.false_negatives, 10);
         assert_eq!(m.mota(), 0.0);
@@ -357,7 +362,9 @@ mod tests {
     #[test]
     fn false_positives_and_low_overlap() {
         // Hypothesis overlaps with IoU 1/3 < 0.5: one FN and one FP per frame.
-        let frames: Vec<_> = (0..4).map(|_| (vec![(1, b(0.0))], vec![(1, b(5.0))])).collect();
+        let frames: Vec<_> = (0..4)
+            .map(|_| (vec![(1, b(0.0))], vec![(1, b(5.0))]))
+            .collect();
         let m = run(&frames);
         assert_eq!((m.false_negatives, m.false_positives), (4, 4));
         assert!((m.mota() - (1.0 - 8.0 / 4.0)).abs() < 1e-12);
@@ -383,7 +390,10 @@ mod tests {
         let frames: Vec<_> = (0..8)
             .map(|t| {
                 let (a, c) = if t < 4 { (1, 2) } else { (2, 1) };
-                (vec![(1, b(0.0)), (2, b(100.0))], vec![(a, b(0.0)), (c, b(100.0))])
+                (
+                    vec![(1, b(0.0)), (2, b(100.0))],
+                    vec![(a, b(0.0)), (c, b(100.0))],
+                )
             })
             .collect();
         let m = run(&frames);
@@ -398,7 +408,11 @@ mod tests {
     fn reentry_with_same_id_is_not_a_switch() {
         let mut frames = Vec::new();
         for t in 0..6 {
-            let h = if (2..4).contains(&t) { vec![] } else { vec![(3, b(0.0))] };
+            let h = if (2..4).contains(&t) {
+                vec![]
+            } else {
+                vec![(3, b(0.0))]
+            };
             frames.push((vec![(1, b(0.0))], h));
         }
         let m = run(&frames);

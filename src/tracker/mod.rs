@@ -36,8 +36,12 @@
 //!
 //! SORT runs one optimal stage of IoU cost (minimum IoU 0.3) with all
 //! tracks (tracked, lost, unconfirmed) against the high detections; the IoU
-//! tracker does the same greedily, without a motion model. With
-//! `per_class`, detections never match tracks of another class.
+//! tracker does the same greedily (highest IoU first), without a motion
+//! model (a track's box stays where it was last detected). Both share the
+//! life-cycle above: a new track is confirmed by a second match (SORT's
+//! `min_hits = 2`), lost tracks are kept for `track_buffer_frames` (SORT's
+//! `max_age`). With `per_class`, detections never match tracks of another
+//! class (in every algorithm and stage).
 //!
 //! # Decisions (differences from the reference ByteTrack implementation)
 //!

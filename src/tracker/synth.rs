@@ -20,8 +20,9 @@
 //!   Occluded objects stay in the ground truth.
 //! * **Occlusion**: the object whose box bottom is lower in the image is in
 //!   front. An object's occluded fraction is the part of its box covered by
-//!   objects in front of it and by static occluders ([`Sequence`] scenes
-//!   with pillars), summed over occluders and capped at 1. Above
+//!   objects in front of it and by static occluders
+//!   ([`SceneSpec::occluders`], e.g. the pillars of
+//!   [`Scenario::Pillars`]), summed over occluders and capped at 1. Above
 //!   [`NoiseConfig::drop_occlusion`] no detection is produced; above
 //!   [`NoiseConfig::low_score_occlusion`] the detection gets a low score
 //!   (the case ByteTrack's second association stage exists for).
@@ -30,6 +31,10 @@
 //!   (motion blur), low-score clutter and rare high-score one-frame false
 //!   positives. Detections are shuffled and `BoxDet::index` is their
 //!   position in the frame's list.
+//!
+//! Build custom scenes with [`SceneSpec`] and [`generate`]; the built-in
+//! ones come from [`scenario`] and [`standard_suite`] (1280x720, 200–240
+//! frames each).
 
 use super::assignment::{Bbox, box_area};
 use super::bytetrack::BoxDet;
@@ -336,10 +341,20 @@ fn crossing(rng: &mut SplitMix64) -> SceneSpec {
     // One vertical pair and one diagonal X.
     let x = rng.range(500.0, 780.0);
     objects.push(ObjectSpec::new(id, (x, 120.0), person(rng), (0.0, 2.5)));
-    objects.push(ObjectSpec::new(id + 1, (x + 10.0, 600.0), person(rng), (0.0, -2.5)));
+    objects.push(ObjectSpec::new(
+        id + 1,
+        (x + 10.0, 600.0),
+        person(rng),
+        (0.0, -2.5),
+    ));
     id += 2;
     objects.push(ObjectSpec::new(id, (200.0, 150.0), person(rng), (4.0, 2.2)));
-    objects.push(ObjectSpec::new(id + 1, (1080.0, 150.0), person(rng), (-4.0, 2.2)));
+    objects.push(ObjectSpec::new(
+        id + 1,
+        (1080.0, 150.0),
+        person(rng),
+        (-4.0, 2.2),
+    ));
     SceneSpec {
         name: "crossing".into(),
         width: W,
@@ -417,7 +432,12 @@ fn maneuver(rng: &mut SplitMix64) -> SceneSpec {
     }
     objects.push(z);
     // Fast car-like box.
-    let mut f = ObjectSpec::new(5, (60.0, 420.0), (160.0, 90.0), (rng.range(11.0, 13.0), 0.0));
+    let mut f = ObjectSpec::new(
+        5,
+        (60.0, 420.0),
+        (160.0, 90.0),
+        (rng.range(11.0, 13.0), 0.0),
+    );
     f.class_id = 2;
     f.bounce = true;
     objects.push(f);
@@ -451,7 +471,12 @@ fn crowd(rng: &mut SplitMix64) -> SceneSpec {
         let cy = rng.range(size.1, H - size.1);
         let speed = rng.range(1.0, 4.0);
         let ang = rng.range(0.0, std::f32::consts::TAU);
-        let mut o = ObjectSpec::new(k + 1, (cx, cy), size, (speed * ang.cos(), speed * ang.sin()));
+        let mut o = ObjectSpec::new(
+            k + 1,
+            (cx, cy),
+            size,
+            (speed * ang.cos(), speed * ang.sin()),
+        );
         o.class_id = if car { 2 } else { 0 };
         o.bounce = true;
         o.start = rng.index(40);
@@ -486,7 +511,12 @@ fn pillars(rng: &mut SplitMix64) -> SceneSpec {
         } else {
             rng.range(1030.0, 1200.0)
         };
-        objects.push(ObjectSpec::new(k + 1, (x0, y), person(rng), (dir * speed, 0.0)));
+        objects.push(ObjectSpec::new(
+            k + 1,
+            (x0, y),
+            person(rng),
+            (dir * speed, 0.0),
+        ));
     }
     SceneSpec {
         name: "pillars".into(),
@@ -585,7 +615,11 @@ pub fn generate(spec: &SceneSpec, seed: u64) -> Sequence {
             for occ in &spec.occluders {
                 covered += intersection(b, occ);
             }
-            let occ = if area > 0.0 { (covered / area).min(1.0) } else { 1.0 };
+            let occ = if area > 0.0 {
+                (covered / area).min(1.0)
+            } else {
+                1.0
+            };
             // Draw every random number regardless of the outcome so one
             // decision does not shift the stream of the others.
             let miss = rng.chance(noise.miss_rate);
@@ -740,7 +774,10 @@ mod tests {
     fn sequences_are_well_formed() {
         for seq in standard_suite(1) {
             assert!(!seq.frames.is_empty(), "{}", seq.name);
-            assert_eq!(Scenario::from_name(&seq.name).map(|s| s.name()), Some(seq.name.as_str()));
+            assert_eq!(
+                Scenario::from_name(&seq.name).map(|s| s.name()),
+                Some(seq.name.as_str())
+            );
             let mut gt_boxes = 0;
             let mut low = 0;
             for f in &seq.frames {

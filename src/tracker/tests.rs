@@ -42,10 +42,20 @@ fn first_frame_activates_immediately() {
         assert_eq!(out[1].track_id, 2);
         assert_eq!(out[0].det_index, Some(5));
         assert_eq!(out[1].det_index, Some(7));
-        assert!(out.iter().all(|o| o.state == TrackState::Tracked && o.age == 0));
+        assert!(
+            out.iter()
+                .all(|o| o.state == TrackState::Tracked && o.age == 0)
+        );
         let ev = t.take_events();
         assert_eq!(ev.len(), 2);
-        assert!(matches!(ev[0], TrackEvent::New { track_id: 1, class_id: 0, .. }));
+        assert!(matches!(
+            ev[0],
+            TrackEvent::New {
+                track_id: 1,
+                class_id: 0,
+                ..
+            }
+        ));
         assert!(t.take_events().is_empty());
         assert_eq!(t.live_tracks(), 2);
     }
@@ -59,15 +69,26 @@ fn later_tracks_need_confirmation_and_noise_burns_no_id() {
         t.take_events();
         // Frame 2: a one-frame false positive at B.
         let out = t.update(&[det(moved(A, 2.0, 0.0), 0.9, 0, 0), det(B, 0.9, 0, 1)]);
-        assert_eq!(out.len(), 1, "{algo:?}: unconfirmed track must not be reported");
+        assert_eq!(
+            out.len(),
+            1,
+            "{algo:?}: unconfirmed track must not be reported"
+        );
         assert!(t.take_events().is_empty());
         // Frame 3: FP gone; a real object appears at C.
         let c = [700.0, 300.0, 760.0, 420.0];
         let out = t.update(&[det(moved(A, 4.0, 0.0), 0.9, 0, 0), det(c, 0.9, 0, 1)]);
         assert_eq!(out.len(), 1);
         // Frame 4: C confirmed, gets id 2 (the FP burned none).
-        let out = t.update(&[det(moved(A, 6.0, 0.0), 0.9, 0, 0), det(moved(c, 1.0, 0.0), 0.9, 0, 1)]);
-        assert_eq!(out.iter().map(|o| o.track_id).collect::<Vec<_>>(), vec![1, 2], "{algo:?}");
+        let out = t.update(&[
+            det(moved(A, 6.0, 0.0), 0.9, 0, 0),
+            det(moved(c, 1.0, 0.0), 0.9, 0, 1),
+        ]);
+        assert_eq!(
+            out.iter().map(|o| o.track_id).collect::<Vec<_>>(),
+            vec![1, 2],
+            "{algo:?}"
+        );
         let ev = t.take_events();
         assert_eq!(ev.len(), 1);
         assert!(matches!(ev[0], TrackEvent::New { track_id: 2, .. }));
@@ -143,7 +164,14 @@ fn tracks_expire_after_the_buffer() {
         let ev = t.take_events();
         assert_eq!(
             ev,
-            vec![TrackEvent::Lost { track_id: 1, class_id: 0, x1: A[0], y1: A[1], x2: A[2], y2: A[3] }]
+            vec![TrackEvent::Lost {
+                track_id: 1,
+                class_id: 0,
+                x1: A[0],
+                y1: A[1],
+                x2: A[2],
+                y2: A[3]
+            }]
         );
         // Same place again: new id.
         t.update(&[det(A, 0.9, 0, 0)]);
@@ -154,9 +182,10 @@ fn tracks_expire_after_the_buffer() {
 
 #[test]
 fn predict_only_extrapolates_and_counts_toward_the_buffer() {
-    let mut c = TrackerConfig::default();
-    c.track_buffer_frames = 6;
-    let mut t = Tracker::new(c);
+    let mut t = Tracker::new(TrackerConfig {
+        track_buffer_frames: 6,
+        ..TrackerConfig::default()
+    });
     for k in 0..20 {
         t.update(&[det(moved(A, 4.0 * k as f32, 0.0), 0.9, 0, 0)]);
     }
@@ -167,17 +196,29 @@ fn predict_only_extrapolates_and_counts_toward_the_buffer() {
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].state, TrackState::Predicted);
     assert_eq!(p[0].det_index, None);
-    assert!((p[0].x1 - before[0].x1 - 4.0).abs() < 0.5, "{} {}", p[0].x1, before[0].x1);
+    assert!(
+        (p[0].x1 - before[0].x1 - 4.0).abs() < 0.5,
+        "{} {}",
+        p[0].x1,
+        before[0].x1
+    );
     assert_eq!(p[0].age, before[0].age + 1);
     for _ in 0..5 {
         assert_eq!(t.predict_only().len(), 1);
     }
-    assert!(t.take_events().iter().all(|e| matches!(e, TrackEvent::New { .. })));
+    assert!(
+        t.take_events()
+            .iter()
+            .all(|e| matches!(e, TrackEvent::New { .. }))
+    );
     // 7th frame without detection exceeds the buffer of 6.
     assert!(t.predict_only().is_empty());
     assert_eq!(t.live_tracks(), 0);
     let ev = t.take_events();
-    assert!(matches!(ev.as_slice(), [TrackEvent::Lost { track_id: 1, .. }]));
+    assert!(matches!(
+        ev.as_slice(),
+        [TrackEvent::Lost { track_id: 1, .. }]
+    ));
 }
 
 #[test]
@@ -256,9 +297,10 @@ fn reset_and_end_all() {
 fn set_config_keeps_tracks() {
     let mut t = Tracker::new(TrackerConfig::default());
     t.update(&[det(A, 0.9, 0, 0)]);
-    let mut c = TrackerConfig::default();
-    c.track_high_thresh = 0.7;
-    t.set_config(c);
+    t.set_config(TrackerConfig {
+        track_high_thresh: 0.7,
+        ..TrackerConfig::default()
+    });
     assert_eq!(t.config().track_high_thresh, 0.7);
     assert_eq!(t.update(&[det(A, 0.9, 0, 0)])[0].track_id, 1);
     for algo in [Algorithm::Iou, Algorithm::Sort, Algorithm::ByteTrack] {
@@ -271,11 +313,21 @@ fn set_config_keeps_tracks() {
 
 #[test]
 fn min_box_area_filters_detections() {
-    let mut c = TrackerConfig::default();
-    c.min_box_area = 50.0 * 120.0 + 1.0;
-    let mut t = Tracker::new(c);
+    let mut t = Tracker::new(TrackerConfig {
+        min_box_area: 50.0 * 120.0 + 1.0,
+        ..TrackerConfig::default()
+    });
     assert!(t.update(&[det(A, 0.9, 0, 0)]).is_empty());
-    assert_eq!(t.update(&[det([0.0, 0.0, 100.0, 100.0], 0.9, 0, 0)]).len(), 1);
+    assert_eq!(t.live_tracks(), 0);
+    // The first detector frame is used up: a big box now needs two frames.
+    assert!(
+        t.update(&[det([0.0, 0.0, 100.0, 100.0], 0.9, 0, 0)])
+            .is_empty()
+    );
+    assert_eq!(
+        t.update(&[det([1.0, 0.0, 101.0, 100.0], 0.9, 0, 0)]).len(),
+        1
+    );
 }
 
 #[test]
@@ -298,13 +350,48 @@ fn invalid_detections_are_ignored() {
             t.predict_only();
         }
         assert_eq!(t.live_tracks(), 0);
-        // Negative coordinates with a positive size are fine.
-        let out = t.update(&[det([-40.0, -30.0, -10.0, 20.0], 0.9, 0, 9)]);
+        // Negative coordinates with a positive size are fine. (The first
+        // detector frame has passed, so the track needs confirmation.)
+        assert!(
+            t.update(&[det([-40.0, -30.0, -10.0, 20.0], 0.9, 0, 9)])
+                .is_empty()
+        );
+        let out = t.update(&[det([-38.0, -30.0, -8.0, 20.0], 0.9, 0, 4)]);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].det_index, Some(9));
-        let out = t.update(&[det([-38.0, -30.0, -8.0, 20.0], 0.9, 0, 0)]);
-        assert_eq!(out.len(), 1);
-        assert!(out.iter().all(|o| o.x1.is_finite() && o.x2 > o.x1 && o.y2 > o.y1));
+        assert_eq!(out[0].det_index, Some(4));
+        assert!(
+            out.iter()
+                .all(|o| o.x1.is_finite() && o.x2 > o.x1 && o.y2 > o.y1)
+        );
+    }
+}
+
+#[test]
+fn boxes_near_the_f32_limit_end_cleanly() {
+    for algo in ALGOS {
+        let mut t = Tracker::new(cfg(algo));
+        let x = 3.0e38f32;
+        let mut k = 0.0;
+        // A huge box racing toward +inf: reported boxes must stay finite.
+        while k < 30.0 {
+            let b = [
+                x * (0.9 + 0.003 * k),
+                0.0,
+                x * (0.9 + 0.003 * k) + 1e36,
+                10.0,
+            ];
+            for o in t.update(&[det(b, 0.9, 0, 0)]) {
+                assert!(o.x1.is_finite() && o.x2.is_finite() && o.x2 > o.x1);
+            }
+            for o in t.predict_only() {
+                assert!(
+                    o.x1.is_finite() && o.x2.is_finite() && o.x2 > o.x1,
+                    "{algo:?} {o:?}"
+                );
+            }
+            k += 1.0;
+        }
+        t.end_all();
     }
 }
 
@@ -336,7 +423,10 @@ fn degenerate_configs_do_not_panic() {
     ];
     for c in cfgs {
         for algo in ALGOS {
-            let mut t = Tracker::new(TrackerConfig { algorithm: algo, ..c });
+            let mut t = Tracker::new(TrackerConfig {
+                algorithm: algo,
+                ..c
+            });
             for k in 0..10 {
                 let d = [det(moved(A, k as f32, 0.0), 0.9, 0, 0), det(B, 0.3, 0, 1)];
                 t.update(&d);
@@ -409,6 +499,72 @@ fn thousands_of_detections_in_one_frame() {
     }
 }
 
+#[test]
+fn tracker_is_send_and_sync() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<Tracker>();
+}
+
+/// Invariants over whole synthetic sequences, for every algorithm and
+/// detector interval: ids unique per frame, reported only between their
+/// `New` and `Lost` events and never reused; `det_index` points at a
+/// distinct input detection of the track's class that overlaps the
+/// reported box.
+#[test]
+fn output_and_event_invariants() {
+    use std::collections::HashSet;
+    for algo in ALGOS {
+        for interval in [1, 3] {
+            for seq in standard_suite(7) {
+                let mut t = Tracker::new(cfg(algo));
+                let mut alive: HashSet<u64> = HashSet::new();
+                let mut ended: HashSet<u64> = HashSet::new();
+                let mut max_id = 0;
+                for (k, f) in seq.frames.iter().enumerate() {
+                    let detector = k % interval == 0;
+                    let out = if detector {
+                        t.update(&f.dets)
+                    } else {
+                        t.predict_only()
+                    };
+                    for e in t.take_events() {
+                        match e {
+                            TrackEvent::New { track_id, .. } => {
+                                assert!(track_id > max_id, "ids increase");
+                                max_id = track_id;
+                                assert!(alive.insert(track_id));
+                            }
+                            TrackEvent::Lost { track_id, .. } => {
+                                assert!(alive.remove(&track_id));
+                                assert!(ended.insert(track_id));
+                            }
+                        }
+                    }
+                    assert_eq!(t.live_tracks(), alive.len());
+                    let mut ids = HashSet::new();
+                    let mut used = HashSet::new();
+                    for o in &out {
+                        assert!(ids.insert(o.track_id));
+                        assert!(alive.contains(&o.track_id) && !ended.contains(&o.track_id));
+                        assert!(o.x2 > o.x1 && o.y2 > o.y1 && o.x1.is_finite());
+                        if detector {
+                            assert_eq!(o.state, TrackState::Tracked);
+                            let i = o.det_index.expect("matched");
+                            assert!(used.insert(i));
+                            let d = f.dets.iter().find(|d| d.index == i).expect("index");
+                            assert_eq!(d.class_id, o.class_id);
+                            assert!(iou(&d.bbox(), &[o.x1, o.y1, o.x2, o.y2]) > 0.3);
+                        } else {
+                            assert_eq!(o.state, TrackState::Predicted);
+                            assert_eq!(o.det_index, None);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Tracker output converted for the metrics.
 fn hyp_boxes(out: &[TrackOutput]) -> Vec<(u64, Bbox)> {
     out.iter()
@@ -450,22 +606,34 @@ fn evaluate_suite(algo: Algorithm, interval: usize) -> (MotMetrics, Vec<(String,
     (MotMetrics::combine(&all), per_seq)
 }
 
-/// Evaluation on the synthetic suite (seeds 1–3, 5 scenarios each).
+/// Evaluation on the synthetic suite (seeds 1–3 × 5 scenarios = 15
+/// sequences, 3120 frames, 26206 ground-truth boxes). Print the table with
+/// `cargo test evaluation_on_synthetic_suite -- --nocapture`.
 ///
-/// Measured (pooled over the 15 sequences, this exact code):
+/// Measured (pooled over the 15 sequences; identical in debug and release,
+/// everything is deterministic):
 ///
-/// | algorithm | interval | MOTA  | IDF1  | IDSW |
-/// |-----------|----------|-------|-------|------|
-/// | ByteTrack | 1        | 0.850 | 0.858 | 27   |
-/// | SORT      | 1        | 0.767 | 0.757 | 34   |
-/// | IoU       | 1        | 0.750 | 0.649 | 128  |
-/// | ByteTrack | 3        | 0.854 | 0.845 | 26   |
-/// | SORT      | 3        | 0.714 | 0.765 | 26   |
-/// | IoU       | 3        | 0.369 | 0.314 | 288  |
+/// | algorithm | detector every | MOTA  | IDF1  | IDSW |
+/// |-----------|----------------|-------|-------|------|
+/// | ByteTrack | 1 frame        | 0.809 | 0.837 | 27   |
+/// | SORT      | 1 frame        | 0.750 | 0.783 | 42   |
+/// | IoU       | 1 frame        | 0.744 | 0.654 | 136  |
+/// | ByteTrack | 3 frames       | 0.799 | 0.824 | 45   |
+/// | SORT      | 3 frames       | 0.731 | 0.757 | 66   |
+/// | IoU       | 3 frames       | 0.679 | 0.537 | 366  |
 ///
-/// The floors below sit a few points under these values: the generator and
-/// the tracker are deterministic, so any drop means a behaviour change
-/// (a regression, or an intended change that must update this table).
+/// MOTA is bounded by false negatives: 10 % random misses and fully occluded
+/// objects stay in the ground truth, and on detector frames only matched
+/// tracks are reported. Re-entering objects get a new id from every
+/// Kalman-based tracker (the lost track's prediction keeps moving away), so
+/// `reentry` costs one switch per object.
+///
+/// The floors sit about 3 points under the measured values. The generator
+/// and tracker are deterministic, so a drop means a behaviour change; the
+/// margin only absorbs last-bit differences of `ln`/`cos` between libm
+/// implementations (other platforms). An intended change must update this
+/// table. The IoU floor guards the baseline itself, so "ByteTrack beats IoU"
+/// keeps meaning something.
 #[test]
 fn evaluation_on_synthetic_suite() {
     let runs = [
@@ -494,7 +662,7 @@ fn evaluation_on_synthetic_suite() {
         );
         for (name, s) in &per_seq {
             println!(
-                "|   {:<7} |          | {:.3} | {:.3} | {:<4} | {:<4} | {:<4} | {:<5} |",
+                "| {:<9} |          | {:.3} | {:.3} | {:<4} | {:<4} | {:<4} | {:<5} |",
                 name,
                 s.mota(),
                 s.idf1(),
@@ -518,21 +686,30 @@ fn evaluation_on_synthetic_suite() {
     let sort1 = get(Algorithm::Sort, 1);
     let iou1 = get(Algorithm::Iou, 1);
     assert!(bt1.idf1() > iou1.idf1(), "ByteTrack IDF1 must beat IoU");
-    assert!(bt1.id_switches < iou1.id_switches, "ByteTrack IDSW must beat IoU");
-    assert!(bt1.idf1() >= sort1.idf1(), "ByteTrack IDF1 must not lose to SORT");
+    assert!(
+        bt1.id_switches < iou1.id_switches,
+        "ByteTrack IDSW must beat IoU"
+    );
+    assert!(
+        bt1.idf1() >= sort1.idf1(),
+        "ByteTrack IDF1 must not lose to SORT"
+    );
     assert!(
         bt3.idf1() >= bt1.idf1() - 0.10,
         "detector every 3rd frame: IDF1 within 10 points"
     );
     // Floors (see the table above for the measured values).
-    assert!(bt1.mota() >= 0.80 && bt1.idf1() >= 0.80, "{bt1:?}");
-    assert!(bt3.mota() >= 0.80 && bt3.idf1() >= 0.78, "{bt3:?}");
-    assert!(sort1.mota() >= 0.70 && sort1.idf1() >= 0.70, "{sort1:?}");
-    assert!(iou1.mota() >= 0.68 && iou1.idf1() >= 0.58, "{iou1:?}");
+    assert!(bt1.mota() >= 0.78 && bt1.idf1() >= 0.80, "{bt1:?}");
+    assert!(bt3.mota() >= 0.77 && bt3.idf1() >= 0.79, "{bt3:?}");
+    assert!(sort1.mota() >= 0.72 && sort1.idf1() >= 0.75, "{sort1:?}");
+    assert!(iou1.mota() >= 0.71 && iou1.idf1() >= 0.62, "{iou1:?}");
 }
 
-/// Timing of `update` at 10, 100 and 1000 objects per frame. Run with
-/// `cargo test --release -- --ignored --nocapture timing`.
+/// Timing of `update` at 10, 100 and 1000 objects per frame (boxes on a
+/// grid, drifting, jittered, three classes, shuffled; every object matched
+/// each frame). Best of 3 runs of 280 frames, to be robust against other
+/// load on the machine. Run with
+/// `cargo test --release -- --ignored --nocapture timing_update`.
 #[test]
 #[ignore]
 fn timing_update() {
@@ -541,18 +718,24 @@ fn timing_update() {
             let mut rng = SplitMix64::new(n as u64);
             let frames: Vec<Vec<BoxDet>> =
                 (0..300).map(|f| grid_frame(n, f, &mut rng, 1.0)).collect();
-            let mut t = Tracker::new(cfg(algo));
-            for f in &frames[..20] {
-                t.update(f);
-            }
-            let start = std::time::Instant::now();
+            let mut best = f64::INFINITY;
             let mut reported = 0;
-            for f in &frames[20..] {
-                reported += t.update(f).len();
+            for _ in 0..3 {
+                let mut t = Tracker::new(cfg(algo));
+                for f in &frames[..20] {
+                    t.update(f);
+                }
+                reported = 0;
+                let start = std::time::Instant::now();
+                for f in &frames[20..] {
+                    reported += t.update(f).len();
+                }
+                let per = start.elapsed().as_secs_f64() * 1e6 / (frames.len() - 20) as f64;
+                best = best.min(per);
             }
-            let per = start.elapsed().as_secs_f64() * 1e6 / (frames.len() - 20) as f64;
             println!(
-                "{algo:?}: {n:>5} objects/frame: {per:>9.1} µs/frame ({} tracks/frame)",
+                "{:<9} {n:>5} objects/frame: {best:>8.1} µs/frame ({} tracks reported/frame)",
+                format!("{algo:?}"),
                 reported / (frames.len() - 20)
             );
         }

@@ -1,6 +1,6 @@
 //! Per-track state: life-cycle, counters and motion model.
 
-use super::assignment::Bbox;
+use super::assignment::{Bbox, is_valid_box};
 use super::kalman::{KalmanFilter, KalmanState};
 
 /// Life-cycle of a track (ByteTrack's `TrackState`).
@@ -31,6 +31,9 @@ pub enum Lifecycle {
 }
 
 /// How the box moves between updates.
+// Nearly every track uses the Kalman variant, so boxing it would only add an
+// allocation per track.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Motion {
     /// Constant-velocity Kalman filter (ByteTrack, SORT).
@@ -162,8 +165,8 @@ impl Track {
 
     /// Advance one frame. Lost tracks have their height velocity zeroed
     /// first (as ByteTrack does) so an unobserved box does not shrink or
-    /// grow without bound. A state that became non-finite marks the track
-    /// `Removed`.
+    /// grow without bound. A state that became non-finite, or whose box no
+    /// longer fits in `f32`, marks the track `Removed`.
     pub fn predict(&mut self, kf: &KalmanFilter) {
         self.age = self.age.saturating_add(1);
         self.time_since_update = self.time_since_update.saturating_add(1);
@@ -173,7 +176,7 @@ impl Track {
                 s.mean[7] = 0.0;
             }
             kf.predict(s);
-            if !s.is_finite() {
+            if !s.is_finite() || !is_valid_box(&xyah_to_xyxy(s.xyah())) {
                 self.lifecycle = Lifecycle::Removed;
             }
         }
