@@ -22,6 +22,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --release --all-targets --locked -- -D warnings
+echo "== Python tests (tools/tests)"
+.venv/bin/python -m pytest tools/tests -q
 echo "== cargo test"
 cargo test --release --locked -- --test-threads=2
 

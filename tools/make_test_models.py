@@ -13,6 +13,12 @@ Boxes are chosen first, in network-input pixels, and then encoded into each layo
 (e.g. YOLOX: tx = cx/s - gx, tw = ln(w/s)); expected.json lists the chosen boxes, not a
 decoding of the tensors. yolov8_dense.onnx is a YOLOv8n-sized random-weight network
 (real convolutions, DFL head, [1,84,8400]) for speed/quantization benchmarks.
+
+yolov8_blobs.onnx is a small detector with hand-set weights (real convolutions, no constant
+table): it finds red, green and blue squares on a grey background, input [1,3,128,128],
+output [1,7,336] in the YOLOv8 layout. OUTDIR/blobs/frame_NN.png are 24 frames (160x120)
+with 1 to 3 such squares at seeded random places; expected.json lists their true boxes. The
+quantization test calibrates and evaluates on these frames.
 Opset 17, IR version 8. Deterministic. A self-check at the end runs every model in
 onnxruntime and compares outputs with what was intended.
 """
@@ -21,6 +27,7 @@ import json
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -270,6 +277,173 @@ def dense_model():
     return m, 2 * b.macs / 1e9
 
 
+# ---------------------------------------------------------------- colour-blob detector
+BLOB_SIZE = 128
+BLOB_NAMES = {0: "red", 1: "green", 2: "blue"}
+BLOB_BGR = {0: (40, 40, 220), 1: (40, 200, 40), 2: (220, 60, 40)}
+BLOB_FRAMES, BLOB_FRAME_W, BLOB_FRAME_H = 24, 160, 120
+
+
+def blobs_model():
+    """Hand-set weights, every stage a convolution:
+
+    colour: 1x1 conv, per colour c: 1.5*c - 0.9*(other two) (RGB in 0..1), ReLU: ~1 inside a
+      square of that colour, 0 on grey;
+    coverage: three 3x3 stride-2 averaging convs (per channel), ReLU: how much of each stride-8
+      cell's neighbourhood each colour covers; two more give strides 16 and 32;
+    per level (stride s, g x g cells), over a 5x5-cell window of the coverage of all colours:
+      mass = sum (a 5x5 conv): the squares' area in cells, so side = s * sqrt(mass);
+      centre = the window's centroid (5x5 convs weighted by column / row offset, / mass) in
+        cells from the window's centre, which sits at s*g + 0.5 pixels (where three
+        stride-2 3x3 convs with padding 1 centre their receptive field);
+      class = sigmoid(12 * coverage - bias) (bias 6 at stride 8: 0.5 at coverage 0.5; 20 at
+        strides 16 and 32, so those levels stay silent).
+    Every cell on a square therefore predicts about the same box, which NMS merges.
+    """
+    nodes, inits = [], []
+
+    def const(name, a, dtype=np.float32):
+        inits.append(numpy_helper.from_array(np.asarray(a, dtype), name))
+        return name
+
+    def node(op, ins, out, **kw):
+        nodes.append(helper.make_node(op, ins, [out], **kw))
+        return out
+
+    def conv(x, w, b, out, stride=1):
+        k = w.shape[-1]
+        return node("Conv", [x, const(out + "_w", w), const(out + "_b", b)], out,
+                    kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4)
+
+    colour = np.full((3, 3), -0.9, np.float32)
+    np.fill_diagonal(colour, 1.5)
+    x = node("Relu", [conv("images", colour.reshape(3, 3, 1, 1), np.zeros(3), "colour")], "c0")
+    avg = np.zeros((3, 3, 3, 3), np.float32)
+    for c in range(3):
+        avg[c, c] = 1 / 9
+    feats = {}
+    size = BLOB_SIZE
+    for s in (2, 4, 8, 16, 32):
+        x = node("Relu", [conv(x, avg, np.zeros(3), f"pool{s}", stride=2)], f"cover{s}")
+        size //= 2
+        if s >= 8:
+            feats[s] = (x, size)
+    offs = np.arange(-2, 3, dtype=np.float32)
+    window = np.zeros((3, 3, 5, 5), np.float32)  # mass, column moment, row moment
+    window[0] = 1.0
+    window[1] = offs[None, None, :]
+    window[2] = offs[None, :, None]
+    levels = []
+    for s, (f, g) in feats.items():
+        cls = np.zeros((3, 3, 1, 1), np.float32)
+        np.fill_diagonal(cls[:, :, 0, 0], 12.0)
+        bias = -6.0 if s == 8 else -20.0
+        k = node("Sigmoid", [conv(f, cls, np.full(3, bias), f"cls{s}")], f"prob{s}")
+        mom = conv(f, window, np.array([1e-3, 0, 0], np.float32), f"moments{s}")
+        mass = node("Slice", [mom, const(f"m0_{s}", [0], np.int64), const(f"m1_{s}", [1], np.int64),
+                              const(f"ax{s}", [1], np.int64)], f"mass{s}")
+        xy = node("Slice", [mom, const(f"x0_{s}", [1], np.int64),
+                            const(f"x1_{s}", [3], np.int64), f"ax{s}"], f"xy{s}")
+        lean = node("Div", [xy, mass], f"lean{s}")
+        gy, gx = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
+        cxcy = node("Add", [node("Mul", [lean, const(f"stride{s}", float(s))], f"leanpx{s}"),
+                            const(f"anchor{s}", np.stack([gx, gy])[None] * s + 0.5)],
+                    f"cxcy{s}")
+        side = node("Mul", [node("Sqrt", [mass], f"root{s}"), f"stride{s}"], f"side{s}")
+        box = node("Concat", [cxcy, side, side], f"box{s}", axis=1)
+        lvl = node("Concat", [box, k], f"level{s}", axis=1)  # [1,7,g,g]
+        levels.append(node("Reshape", [lvl, const(f"shape{s}", [1, 7, g * g], np.int64)],
+                           f"flat{s}"))
+    nodes.append(helper.make_node("Concat", levels, ["output0"], axis=2))
+    n = grid_count_for(BLOB_SIZE)
+    return model_from(
+        nodes,
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT,
+                                       [1, 3, BLOB_SIZE, BLOB_SIZE])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 7, n])],
+        inits, ultralytics_meta(BLOB_NAMES, (BLOB_SIZE, BLOB_SIZE)), name="yolov8_blobs")
+
+
+def grid_count_for(size):
+    return sum((size // s) ** 2 for s in STRIDES)
+
+
+def blob_frames():
+    """(BGR image, [[x1, y1, x2, y2, class_id], ...]) for each frame, seeded."""
+    rng = np.random.default_rng(7)
+    frames = []
+    for i in range(BLOB_FRAMES):
+        img = rng.normal(118, 4, (BLOB_FRAME_H, BLOB_FRAME_W, 3)).clip(0, 255).astype(np.uint8)
+        objs = []
+        for _ in range(1 + i % 3):
+            for _try in range(100):
+                side = int(rng.integers(18, 31))
+                x1 = int(rng.integers(4, BLOB_FRAME_W - side - 4))
+                y1 = int(rng.integers(4, BLOB_FRAME_H - side - 4))
+                box = [x1, y1, x1 + side, y1 + side]
+                # At least 28 pixels between squares.
+                if all(box[0] > o[2] + 28 or o[0] > box[2] + 28 or box[1] > o[3] + 28
+                       or o[1] > box[3] + 28 for o in objs):
+                    break
+            else:
+                raise AssertionError("cannot place a square")
+            c = int(rng.integers(0, 3))
+            colour = np.array(BLOB_BGR[c], np.float64)
+            patch = rng.normal(colour, 6, (side, side, 3)).clip(0, 255)
+            img[box[1]:box[3], box[0]:box[2]] = patch.astype(np.uint8)
+            objs.append(box + [c])
+        frames.append((img, objs))
+    return frames
+
+
+def ultralytics_letterbox(img, size):
+    """BGR frame -> RGB float [1,3,size,size] in 0..1, centred letterbox, pad 114."""
+    h, w = img.shape[:2]
+    r = min(size / h, size / w)
+    nw, nh = round(w * r), round(h * r)
+    left, top = round((size - nw) / 2 - 0.1), round((size - nh) / 2 - 0.1)
+    canvas = np.full((size, size, 3), 114, np.uint8)
+    canvas[top:top + nh, left:left + nw] = cv2.resize(img, (nw, nh),
+                                                       interpolation=cv2.INTER_LINEAR)
+    x = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
+    return x, r, left, top
+
+
+def check_blobs(path, frames):
+    """Every square found with its class, IoU >= 0.5, no other box over CONF (after NMS)."""
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 1.0
+    for img, objs in frames:
+        x, r, left, top = ultralytics_letterbox(img, BLOB_SIZE)
+        out = sess.run(None, {"images": x})[0][0].T  # [336, 7]
+        cand = []
+        for row in out:
+            c = int(row[4:].argmax())
+            if row[4 + c] > CONF:
+                cx, cy, w, h = row[:4]
+                cand.append([(cx - w / 2 - left) / r, (cy - h / 2 - top) / r,
+                             (cx + w / 2 - left) / r, (cy + h / 2 - top) / r, row[4 + c], c])
+        cand.sort(key=lambda d: -d[4])
+        kept = []
+        for d in cand:
+            if all(k[5] != d[5] or box_iou(k, d) <= IOU for k in kept):
+                kept.append(d)
+        assert len(kept) == len(objs), f"{len(kept)} boxes for {len(objs)} squares: {kept}"
+        for o in objs:
+            best = max(kept, key=lambda k: box_iou(k, o) if k[5] == o[4] else -1)
+            assert best[5] == o[4] and box_iou(best, o) >= 0.5, f"{o} got {best}"
+            worst = min(worst, box_iou(best, o))
+    return worst
+
+
+def box_iou(a, b):
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 # ---------------------------------------------------------------- self-check
 def check_decode(layout, out):
     """Independent check only: decode a constant output back to [x1,y1,x2,y2,score,class]
@@ -365,6 +539,18 @@ def main():
     expected["models"]["yolov8_dense.onnx"] = {
         "layout": "yolov8", "output_shape": [1, 84, 8400], "gflops": round(gflops, 2),
         "note": "random weights (seed 0), for speed and quantization benchmarks only"}
+    blobs = blobs_model()
+    onnx.save(blobs, outdir / "yolov8_blobs.onnx")
+    frames = blob_frames()
+    (outdir / "blobs").mkdir(exist_ok=True)
+    for i, (img, _) in enumerate(frames):
+        if not cv2.imwrite(str(outdir / "blobs" / f"frame_{i:02d}.png"), img):
+            sys.exit(f"error: cannot write {outdir}/blobs/frame_{i:02d}.png")
+    expected["models"]["yolov8_blobs.onnx"] = {
+        "layout": "yolov8", "output_shape": [1, 7, grid_count_for(BLOB_SIZE)],
+        "labels": BLOB_NAMES,
+        "note": "hand-set convolutions that find red/green/blue squares; frames in blobs/",
+        "frames": {f"frame_{i:02d}.png": objs for i, (_, objs) in enumerate(frames)}}
     (outdir / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
 
     # Self-check: every model loads in onnxruntime and gives what was intended.
@@ -379,6 +565,9 @@ def main():
         print(f"ok {name}: output {list(out.shape)}")
     out = run(outdir / "dynamic_input.onnx", [1, 3, 96, 128])
     assert np.array_equal(out, yolox), "dynamic_input at 96x128"
+    worst = check_blobs(outdir / "yolov8_blobs.onnx", frames)
+    print(f"ok yolov8_blobs.onnx: every square of {len(frames)} frames found, worst IoU "
+          f"{worst:.2f}")
     out = run(outdir / "yolov8_dense.onnx", [1, 3, 640, 640])
     assert out.shape == (1, 84, 8400) and np.isfinite(out).all()
     print(f"ok yolov8_dense.onnx: output {list(out.shape)}, {gflops:.2f} GFLOPs, "

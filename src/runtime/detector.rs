@@ -16,6 +16,7 @@ use crate::inference::{
 };
 
 use super::loader;
+use super::onnx_model::ModelSummary;
 
 /// Execution providers the plugin knows. CPU always works; the others are
 /// used when the loaded ONNX Runtime build has them, else the detector falls
@@ -161,19 +162,10 @@ fn tensor_info(vt: &ValueType) -> Option<(TensorElementType, Vec<i64>)> {
     }
 }
 
-/// A cheap look at the model's bytes for quantisation operators, so the log
-/// can name the precision. ONNX stores operator names as plain strings.
-fn model_precision(bytes: &[u8], input_type: TensorElementType) -> &'static str {
-    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
-    if has(b"QLinearConv") || has(b"ConvInteger") || has(b"MatMulInteger") {
-        "int8 (QOperator)"
-    } else if has(b"DequantizeLinear") {
-        "int8 (QDQ)"
-    } else if input_type == TensorElementType::Float16 {
-        "fp16"
-    } else {
-        "fp32"
-    }
+/// The model's precision in words, for the log: read from the model's graph
+/// (operator types and stored tensor types, see [`ModelSummary::precision`]).
+fn model_precision(bytes: &[u8]) -> &'static str {
+    ModelSummary::from_bytes(bytes).map_or("unknown", |s| s.precision())
 }
 
 /// The model's custom metadata (`metadata_props`) and producer name.
@@ -368,7 +360,7 @@ impl Detector {
             .iter()
             .find(|(k, _)| k == "names")
             .and_then(|(_, v)| parse_ultralytics_names(v));
-        let precision = model_precision(&bytes, in_ty);
+        let precision = model_precision(&bytes);
 
         Ok(Detector {
             session,
@@ -426,6 +418,13 @@ impl Detector {
     /// Pre-processes `frame` into the input tensor; returns the letterbox mapping.
     pub fn preprocess(&mut self, frame: &FrameView) -> Result<Letterbox, String> {
         letterbox_into(frame, &self.spec, &mut self.input).map_err(|e| e.to_string())
+    }
+
+    /// The input tensor as [`Detector::preprocess`] left it: NCHW, `3 x H x W`
+    /// float32 values (for tools that need the exact tensor the plugin feeds,
+    /// such as calibration for quantisation).
+    pub fn input_tensor(&self) -> &[f32] {
+        &self.input
     }
 
     /// Runs the model on the current input tensor and nothing else (for the
