@@ -9,7 +9,7 @@
 //! cargo run --release --example quantize_helper -- detect --model M [--model M2...] --source SRC... \
 //!     [--threads 2] [--conf 0.01] [--iou 0.45] [--max-det 300] --out detections.json
 //! cargo run --release --example quantize_helper -- pipeline --model M [--model M2...] --video V \
-//!     [--threads 2] [--rounds 3] --out pipeline.json
+//!     [--threads 2] [--rounds 3] [--frames N] --out pipeline.json
 //! ```
 //!
 //! `SRC` is `PATH[@FIRST:COUNT[:STEP]]`: a folder of images (sorted by file
@@ -23,8 +23,9 @@
 //!   NMS, mapping to frame pixels: what `edgedetect` attaches) with every
 //!   model on every frame and writes the detections as JSON.
 //! * `pipeline` times `filesrc ! decodebin ! videoconvert ! edgedetect ! fakesink`
-//!   per model, the models one after the other in each round (the order
-//!   rotating), from PLAYING to EOS (model loading and preroll not timed).
+//!   per model (the first `--frames` frames, or all), the models one after the
+//!   other in each round (the order rotating), from PLAYING to EOS (model
+//!   loading and preroll not timed).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,7 +59,10 @@ impl Source {
             None => vec![],
             Some(r) => r
                 .split(':')
-                .map(|n| n.parse().map_err(|_| format!("bad frame range in `{spec}`")))
+                .map(|n| {
+                    n.parse()
+                        .map_err(|_| format!("bad frame range in `{spec}`"))
+                })
                 .collect::<Result<_, _>>()?,
         };
         if nums.len() > 3 {
@@ -117,11 +121,7 @@ fn decoder(path: &Path) -> Result<(gst::Pipeline, gst_app::AppSink), String> {
     .map_err(|e| format!("cannot build the decoder: {e}"))?
     .downcast::<gst::Pipeline>()
     .map_err(|_| "not a pipeline".to_string())?;
-    let by_name = |n: &str| {
-        pipeline
-            .by_name(n)
-            .ok_or_else(|| format!("no element {n}"))
-    };
+    let by_name = |n: &str| pipeline.by_name(n).ok_or_else(|| format!("no element {n}"));
     by_name("src")?.set_property("location", path.to_string_lossy().to_string());
     let sink = by_name("sink")?
         .downcast::<gst_app::AppSink>()
@@ -137,7 +137,9 @@ fn bus_error(pipeline: &gst::Pipeline, path: &Path) -> String {
         b.timed_pop_filtered(gst::ClockTime::from_seconds(1), &[gst::MessageType::Error])
     });
     match msg.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Error(e)) => format!("cannot decode {}: {}", path.display(), e.error()),
+        Some(gst::MessageView::Error(e)) => {
+            format!("cannot decode {}: {}", path.display(), e.error())
+        }
         _ => format!("cannot decode {}", path.display()),
     }
 }
@@ -196,9 +198,9 @@ fn for_each_frame(
                 let (take, more) = src.takes(i);
                 if take {
                     let (pipeline, sink) = decoder(file)?;
-                    let name = file.file_name().map_or(String::new(), |s| {
-                        s.to_string_lossy().to_string()
-                    });
+                    let name = file
+                        .file_name()
+                        .map_or(String::new(), |s| s.to_string_lossy().to_string());
                     let frame = next_frame(&pipeline, &sink, file, name);
                     let _ = pipeline.set_state(gst::State::Null);
                     let frame = frame?.ok_or_else(|| format!("{}: no frame", file.display()))?;
@@ -286,11 +288,14 @@ struct Args {
     iou: f32,
     max_det: usize,
     rounds: usize,
+    frames: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let command = it.next().ok_or("usage: quantize_helper dump|detect|pipeline ...")?;
+    let command = it
+        .next()
+        .ok_or("usage: quantize_helper dump|detect|pipeline ...")?;
     let mut a = Args {
         command,
         models: vec![],
@@ -302,11 +307,13 @@ fn parse_args() -> Result<Args, String> {
         iou: 0.45,
         max_det: 300,
         rounds: 3,
+        frames: 0,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let num = |v: &str| -> Result<f64, String> {
-            v.parse().map_err(|_| format!("{flag}: `{v}` is not a number"))
+            v.parse()
+                .map_err(|_| format!("{flag}: `{v}` is not a number"))
         };
         match flag.as_str() {
             "--model" => a.models.push(PathBuf::from(value)),
@@ -318,6 +325,7 @@ fn parse_args() -> Result<Args, String> {
             "--iou" => a.iou = num(&value)? as f32,
             "--max-det" => a.max_det = num(&value)? as usize,
             "--rounds" => a.rounds = (num(&value)? as usize).max(1),
+            "--frames" => a.frames = num(&value)? as usize,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -383,14 +391,26 @@ fn detect(a: &Args, out: &Path) -> Result<serde_json::Value, String> {
     })?;
     let n = frames.len();
     let doc = json!({"models": models, "conf": a.conf, "iou": a.iou, "frames": frames});
-    std::fs::write(out, doc.to_string()).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    std::fs::write(out, doc.to_string())
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(json!({"frames": n, "models": a.models.len()}))
 }
 
 /// Runs one `edgedetect` pipeline to EOS; returns (seconds PLAYING..EOS, frames inferred).
-fn timed_pipeline(video: &Path, model: &Path, threads: usize) -> Result<(f64, u64), String> {
+fn timed_pipeline(
+    video: &Path,
+    model: &Path,
+    threads: usize,
+    frames: usize,
+) -> Result<(f64, u64), String> {
+    // No identity at all when every frame is wanted.
+    let limit = if frames > 0 {
+        format!("identity eos-after={frames} ! ")
+    } else {
+        String::new()
+    };
     let pipeline = gst::parse::launch(&format!(
-        "filesrc name=src ! decodebin ! videoconvert ! edgedetect name=det threads={threads} ! \
+        "filesrc name=src ! decodebin ! {limit}videoconvert ! edgedetect name=det threads={threads} ! \
          fakesink sync=false"
     ))
     .map_err(|e| format!("cannot build the pipeline: {e}"))?
@@ -445,7 +465,7 @@ fn pipeline(a: &Args) -> Result<serde_json::Value, String> {
     for (round, row) in fps.iter_mut().enumerate() {
         for k in 0..n {
             let m = (k + round) % n;
-            let (secs, f) = timed_pipeline(video, &a.models[m], a.threads)?;
+            let (secs, f) = timed_pipeline(video, &a.models[m], a.threads, a.frames)?;
             frames = f;
             row[m] = f as f64 / secs;
             eprintln!(
@@ -456,8 +476,10 @@ fn pipeline(a: &Args) -> Result<serde_json::Value, String> {
             );
         }
     }
-    Ok(json!({"models": a.models, "video": video, "threads": a.threads, "frames": frames,
-              "fps": fps}))
+    Ok(
+        json!({"models": a.models, "video": video, "threads": a.threads, "frames": frames,
+              "fps": fps}),
+    )
 }
 
 fn main() {

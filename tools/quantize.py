@@ -18,14 +18,19 @@ Steps (docs/quantization.md has the details and measured results):
 2. Calibration tensors come from the plugin itself: examples/quantize_helper.rs decodes the
    frames with GStreamer and runs edgedetect's own pre-processing (Detector::preprocess),
    so calibration sees exactly what the plugin will feed.
-3. Candidates, with ONNX Runtime's quantize_static (MinMax calibration by default): QDQ and
-   QOperator, S8S8 and U8S8, per-channel and per-tensor, each with the detection head's
-   last layers in INT8 and (suffix +head32) kept in FP32; and an FP16 copy
-   (float32 inputs and outputs, keep_io_types).
+3. Candidates, with ONNX Runtime's quantize_static (percentile calibration by default,
+   computed once for all candidates): QDQ and
+   QOperator, S8S8 and U8S8, per-channel and per-tensor; each of these INT8 variants also
+   with parts kept in FP32: the detection head's last layers (suffix +head32), the stem,
+   i.e. the first layers (+stem32), or both; and an FP16 copy (float32 inputs and outputs,
+   keep_io_types). Keeping parts in FP32 never makes a variant faster, so the FP32-part
+   variants are built only for INT8 variants that reach --screen times FP32's speed in a
+   first, single round (--no-screen builds them all).
 4. Speed: ONNX Runtime sessions as edgedetect makes them (all graph optimisations, the
-   given intra-op threads, one inter-op thread), measured in rounds, every candidate once
-   per round in a rotating order; the ratio to FP32 is taken within each round and the
-   median over rounds reported (the machine may be shared and noisy).
+   given intra-op threads, one inter-op thread), measured in rounds; in each round every
+   candidate runs in alternating blocks with FP32 (FP32, candidate, FP32, candidate) and
+   its ratio to FP32 is taken from those blocks; the median over rounds is reported (the
+   machine may be shared and noisy).
 5. Accuracy (with --eval): every candidate's detections, from the plugin's own
    Detector::detect (pre-processing, decoding, NMS as edgedetect does them), against the
    FP32 model's detections over --ref-conf as the reference: COCO-style mAP@0.5 and
@@ -98,9 +103,14 @@ def cpu_info():
             model = value.strip()
         elif key in ("flags", "features") and not flags:
             flags = set(value.split())
-    if platform.machine() == "aarch64" and "CPU part" in text and model == "aarch64":
-        part = re.search(r"CPU part\s*:\s*(\S+)", text)
-        model = f"aarch64 (CPU part {part.group(1)})" if part else model
+    # The model name alone can be vague ("AMD EPYC" in a VM): add family and model on x86,
+    # implementer and part on Arm.
+    ids = [re.search(rf"^{k}\s*:\s*(\S+)", text, re.M)
+           for k in ("cpu family", "model", "CPU implementer", "CPU part")]
+    names = ("family", "model", "implementer", "part")
+    extra = ", ".join(f"{n} {m.group(1)}" for n, m in zip(names, ids) if m)
+    if extra:
+        model = f"{model} ({extra})"
     return {"model": model, "machine": platform.machine(), "cores": os.cpu_count(),
             "flags": [f for f in CPU_FLAGS if f in flags]}
 
@@ -188,9 +198,11 @@ def prepare(model_path, work):
 
 def head_nodes(model, depth=1):
     """Names of the nodes after, and including, the last `depth` convolutions on every
-    path to the outputs: the detection head's last layers and the decoding after them.
-    A node's conv depth is the number of Conv/Gemm/MatMul nodes on the longest path from it
-    (itself included) to a graph output; nodes with conv depth <= `depth` are returned."""
+    path to the outputs: the detection head's last layers and the decoding after them,
+    and the activation between them and the convolution before (so that their input stays
+    float). A node's conv depth is the number of Conv/Gemm/MatMul nodes on the longest path
+    from it (itself included) to a graph output; nodes with conv depth <= `depth` are
+    returned."""
     consumers = {}
     for n in model.graph.node:
         for i in n.input:
@@ -204,6 +216,28 @@ def head_nodes(model, depth=1):
             below = max((conv_depth(c) for o in node.output for c in consumers.get(o, [])),
                         default=0)
             memo[key] = below + (node.op_type in CONV_OPS)
+        return memo[key]
+
+    sys.setrecursionlimit(max(10000, sys.getrecursionlimit()))
+    return [n.name for n in model.graph.node if conv_depth(n) <= depth]
+
+
+def stem_nodes(model, depth=1):
+    """Names of the nodes before, and including, the first `depth` convolutions on every
+    path from the inputs, and the activation after them: the stem. A node's conv depth is
+    the number of Conv/Gemm/MatMul nodes on the longest path from a graph input to it
+    (itself included); nodes with conv depth <= `depth` are returned (for YOLOX: the Focus
+    slicing, the first convolution and its SiLU)."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    memo = {}
+
+    def conv_depth(node):
+        key = id(node)
+        if key not in memo:
+            memo[key] = 0
+            above = max((conv_depth(producer[i]) for i in node.input if i in producer),
+                        default=0)
+            memo[key] = above + (node.op_type in CONV_OPS)
         return memo[key]
 
     sys.setrecursionlimit(max(10000, sys.getrecursionlimit()))
@@ -235,13 +269,15 @@ class Candidate:
     activation: str = ""
     weight: str = ""
     per_channel: bool = False
-    head_fp32: bool = False
+    keep: str = "none"  # parts kept in FP32: none, head, stem, stem+head
+    base: str = ""  # the INT8 variant without FP32 parts, for screening
     error: str = ""
     build_s: float = 0.0
     fps: list = field(default_factory=list)
     ratio: list = field(default_factory=list)
     accuracy: dict = field(default_factory=dict)
     precision: str = ""
+    screen: float = None  # speed ratio in the screening round
 
     @property
     def size_mb(self):
@@ -253,27 +289,42 @@ class Candidate:
 
 QTYPES = {"s8s8": ("QInt8", "QInt8"), "u8s8": ("QUInt8", "QInt8")}
 FORMATS = {"qdq": "QDQ", "qop": "QOperator"}
+KEEPS = ("none", "head", "stem", "stem+head")
 
 
 def plan_candidates(args):
+    """FP32, FP16, and per INT8 variant (format, types, granularity) one candidate per
+    --keep-fp32 entry, named e.g. qop-u8s8-pc, qop-u8s8-pc+head32, qop-u8s8-pc+stem32+head32."""
     cands = [Candidate("fp32", "fp32")]
     if not args.no_fp16:
         cands.append(Candidate("fp16", "fp16"))
-    heads = {"int8": [False], "fp32": [True], "both": [False, True]}[args.head]
+    keeps = args.keep_fp32.split(",")
+    for k in keeps:
+        if k not in KEEPS:
+            die(f"--keep-fp32: unknown part `{k}` (none, head, stem, stem+head)")
     for f in args.formats.split(","):
         for t in args.types.split(","):
             for g in args.granularity.split(","):
-                for h in heads:
-                    if f not in FORMATS or t not in QTYPES or g not in ("pc", "pt"):
-                        die(f"unknown candidate {f}/{t}/{g}")
+                if f not in FORMATS or t not in QTYPES or g not in ("pc", "pt"):
+                    die(f"unknown candidate {f}/{t}/{g}")
+                base = f"{f}-{t}-{g}"
+                for k in keeps:
                     a, w = QTYPES[t]
-                    name = f"{f}-{t}-{g}" + ("+head32" if h else "")
-                    cands.append(Candidate(name, FORMATS[f], activation=a, weight=w,
-                                           per_channel=g == "pc", head_fp32=h))
+                    suffix = "" if k == "none" else "".join(f"+{p}32" for p in k.split("+"))
+                    cands.append(Candidate(base + suffix, FORMATS[f], activation=a, weight=w,
+                                           per_channel=g == "pc", keep=k, base=base))
     if args.only:
         keep = set(args.only.split(",")) | {"fp32"}
         cands = [c for c in cands if c.name in keep]
     return cands
+
+
+def fp32_parts(pre_model, args):
+    """The node names each --keep-fp32 part excludes from quantization."""
+    head = head_nodes(pre_model, args.head_depth)
+    stem = stem_nodes(pre_model, args.stem_depth)
+    return {"none": [], "head": head, "stem": stem,
+            "stem+head": list(dict.fromkeys(stem + head))}
 
 
 def build(cands, model_path, fp32_path, pre_path, calib, args, work):
@@ -283,12 +334,19 @@ def build(cands, model_path, fp32_path, pre_path, calib, args, work):
 
     pre_model = onnx.load(str(pre_path))
     input_name = pre_model.graph.input[0].name
-    excluded = head_nodes(pre_model, args.head_depth)
+    parts = fp32_parts(pre_model, args)
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[args.calibrate_method]
     cand_dir = work / "candidates"
     cand_dir.mkdir(exist_ok=True)
+    # One calibration for all candidates: ONNX Runtime stores the activation ranges in this
+    # cache on the first quantize_static call and reads them back in the others (they do
+    # not depend on the format, the types or the nodes kept in FP32). main() deletes it at
+    # the start of a run.
+    cache = work / f"calibration_{args.calibrate_method}.json"
     for c in cands:
+        if c.path is not None or c.error:
+            continue  # built in an earlier call
         t0 = time.perf_counter()
         try:
             if c.kind == "fp32":
@@ -307,12 +365,13 @@ def build(cands, model_path, fp32_path, pre_path, calib, args, work):
                     weight_type=getattr(QuantType, c.weight),
                     per_channel=c.per_channel,
                     calibrate_method=method,
-                    nodes_to_exclude=excluded if c.head_fp32 else [])
+                    nodes_to_exclude=parts[c.keep],
+                    calibration_cache_path=str(cache))
         except Exception as e:  # noqa: BLE001 - a failed candidate is reported, not fatal
             c.error = f"{type(e).__name__}: {e}".splitlines()[0][:200]
             c.path = None
         c.build_s = time.perf_counter() - t0
-    return excluded
+    return parts
 
 
 def session(path, threads, profile_prefix=None):
@@ -329,7 +388,23 @@ def session(path, threads, profile_prefix=None):
 
 
 # ---------------------------------------------------------------- speed
-def measure_speed(cands, tensors, args):
+def timed_block(sess, name, frames, seconds):
+    """Runs the session for at least `seconds` (and 3 runs); returns (runs, seconds)."""
+    n, t0 = 0, time.perf_counter()
+    while True:
+        sess.run(None, {name: frames[n % len(frames)]})
+        n += 1
+        dt = time.perf_counter() - t0
+        if dt >= seconds and n >= 3:
+            return n, dt
+
+
+def measure_speed(cands, tensors, args, rounds):
+    """Paired, alternating measurement: in each round, for each candidate (in an order
+    that rotates from round to round), FP32 and the candidate run in alternating blocks
+    (FP32, candidate, FP32, candidate; each block min_time/2 seconds), and the round's
+    ratio is the candidate's throughput over FP32's in those same blocks. A load change
+    on a shared machine then hits both sides of a ratio alike."""
     live = []
     for c in cands:
         if c.path is None:
@@ -340,53 +415,72 @@ def measure_speed(cands, tensors, args):
         except Exception as e:  # noqa: BLE001
             c.error = f"ONNX Runtime cannot load it: {e}".splitlines()[0][:200]
     frames = [np.ascontiguousarray(tensors[i:i + 1]) for i in range(min(8, len(tensors)))]
-    for r in range(args.rounds):
-        fps = {}
-        for k in range(len(live)):
-            c, s, name = live[(k + r) % len(live)]
-            for x in frames[:2]:
-                s.run(None, {name: x})
-            n, t0 = 0, time.perf_counter()
-            while True:
-                s.run(None, {name: frames[n % len(frames)]})
-                n += 1
-                dt = time.perf_counter() - t0
-                if dt >= args.min_time and n >= 3:
-                    break
-            fps[c.name] = n / dt
-        base = fps.get("fp32")
-        for c, _, _ in live:
-            c.fps.append(fps[c.name])
-            if base:
-                c.ratio.append(fps[c.name] / base)
-        print(f"   round {r + 1}/{args.rounds}: " + ", ".join(
-            f"{c.name} {fps[c.name]:.1f}" for c, _, _ in live), flush=True)
+    base = next(((c, s, n) for c, s, n in live if c.name == "fp32"), None)
+    others = [x for x in live if x[0].name != "fp32"]
+    for _, s, name in live:  # warm-up
+        for x in frames[:2]:
+            s.run(None, {name: x})
+    block = args.min_time / 2
+    for r in range(rounds):
+        base_fps = []
+        for k in range(len(others)):
+            c, s, name = others[(k + r) % len(others)]
+            bn = bt = cn = ct = 0.0
+            for _ in range(2):
+                n, t = timed_block(base[1], base[2], frames, block)
+                bn, bt = bn + n, bt + t
+                n, t = timed_block(s, name, frames, block)
+                cn, ct = cn + n, ct + t
+            c.fps.append(cn / ct)
+            c.ratio.append((cn / ct) / (bn / bt))
+            base_fps.append(bn / bt)
+        if not others:
+            n, t = timed_block(base[1], base[2], frames, args.min_time)
+            base_fps.append(n / t)
+        base[0].fps.append(float(np.median(base_fps)))
+        base[0].ratio.append(1.0)
+        print(f"   round {r + 1}/{rounds}: fp32 {base[0].fps[-1]:.1f} fps; " + ", ".join(
+            f"{c.name} {c.ratio[-1]:.2f}x" for c, _, _ in others), flush=True)
 
 
 # ---------------------------------------------------------------- accuracy
 def measure_accuracy(cands, exe, args, work):
+    """mAP of every candidate against FP32's detections, over all evaluation frames and
+    per evaluation source. Returns (frames, reference detections, per-source info)."""
     live = [c for c in cands if c.path is not None and not c.error]
-    out = work / "detections.json"
     say(f"detections of {len(live)} models on the evaluation frames (the plugin's Detector)")
     mods = []
     for c in live:
         mods += ["--model", c.path]
-    helper(exe, ["detect", *mods, *source_args(args.eval), "--threads", args.threads,
-                 "--conf", args.pred_conf, "--iou", args.iou, "--out", out])
-    doc = json.loads(out.read_text())
-    for c, m in zip(live, doc["models"]):
-        c.precision = m["precision"]
+    frames, per_source = [], []
+    for k, spec in enumerate(args.eval):
+        out = work / f"detections_{k}.json"
+        helper(exe, ["detect", *mods, *source_args([spec]), "--threads", args.threads,
+                     "--conf", args.pred_conf, "--iou", args.iou, "--out", out])
+        doc = json.loads(out.read_text())
+        for c, m in zip(live, doc["models"]):
+            c.precision = m["precision"]
+        per_source.append((spec, len(frames), len(frames) + len(doc["frames"])))
+        frames += doc["frames"]
     ref_i = next(i for i, c in enumerate(live) if c.name == "fp32")
-    refs = [[d for d in f["detections"][ref_i] if d[4] >= args.ref_conf]
-            for f in doc["frames"]]
+    refs = [[d for d in f["detections"][ref_i] if d[4] >= args.ref_conf] for f in frames]
     n_ref = sum(len(r) for r in refs)
+    sources = [{"source": spec, "frames": b - a,
+                "reference_detections": sum(len(r) for r in refs[a:b])}
+               for spec, a, b in per_source]
     for i, c in enumerate(live):
-        preds = [f["detections"][i] for f in doc["frames"]]
+        preds = [f["detections"][i] for f in frames]
         r = detection_map.evaluate(refs, preds)
         kept = sum(1 for p in preds for d in p if d[4] >= args.ref_conf)
         c.accuracy = {"map50": r["map50"], "map50_95": r["map50_95"],
                       "detections": kept, "reference_detections": n_ref}
-    return len(doc["frames"]), n_ref
+        if len(per_source) > 1:
+            c.accuracy["per_source"] = []
+            for spec, a, b in per_source:
+                rs = detection_map.evaluate(refs[a:b], preds[a:b])
+                c.accuracy["per_source"].append(
+                    {"source": spec, "map50": rs["map50"], "map50_95": rs["map50_95"]})
+    return len(frames), n_ref, sources
 
 
 def load_check(cands, exe, args, work):
@@ -482,9 +576,38 @@ def table(cands, have_accuracy):
     return "\n".join(lines)
 
 
+def source_table(cands):
+    """mAP@0.5 / mAP@0.5:0.95 per evaluation source, when there are several."""
+    with_src = [c for c in cands if c.accuracy.get("per_source")]
+    if not with_src:
+        return ""
+    specs = [s["source"] for s in with_src[0].accuracy["per_source"]]
+    lines = ["| candidate | " + " | ".join(f"{Path(s).name} mAP@0.5 / @0.5:0.95"
+                                          for s in specs) + " |",
+             "|---|" + "---|" * len(specs)]
+    for c in with_src:
+        lines.append(f"| {c.name} | " + " | ".join(
+            f"{pct(s['map50'])} / {pct(s['map50_95'])}" for s in c.accuracy["per_source"])
+            + " |")
+    return "\n".join(lines)
+
+
+def nice_ticks(lo, hi, n=5):
+    """About n round tick values covering lo..hi (steps of 1, 2 or 5 times a power of 10)."""
+    raw = (hi - lo) / max(n, 1) or 1.0
+    mag = 10 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = np.ceil(lo / step) * step
+    return [float(v) for v in np.arange(first, hi + step * 1e-9, step)]
+
+
+KIND_COLOURS = {"fp32": "black", "fp16": "#2ca02c", "QDQ": "#1f77b4", "QOperator": "#ff7f0e"}
+
+
 def svg_plot(cands, have_accuracy, max_loss, chosen, title):
     """Speed ratio (x) against mAP@0.5 (y), or against size when accuracy was not
-    measured. Hand-written SVG: a scatter plot needs no plotting library."""
+    measured. Points are numbered; the list on the right names them. Hand-written SVG: a
+    scatter plot needs no plotting library."""
     pts = [c for c in cands if not c.error and c.ratio]
     if have_accuracy:
         pts = [c for c in pts if c.accuracy.get("map50") is not None]
@@ -494,12 +617,15 @@ def svg_plot(cands, have_accuracy, max_loss, chosen, title):
         ys = [c.size_mb for c in pts]
         ylabel = "model size (MB)"
     xs = [c.median(c.ratio) for c in pts]
-    W, H, L, R, T, B = 720, 480, 70, 30, 40, 60
-    x0, x1 = min(xs + [1.0]) * 0.9, max(xs + [1.0]) * 1.1
+    W, L, R, T, B = 1000, 70, 360, 40, 60
+    H = max(480, T + 30 + 16 * (len(pts) + 5))
+    x_lo, x_hi = min(xs + [1.0]), max(xs + [1.0])
+    xpad = (x_hi - x_lo) * 0.08 or 0.1
+    x0, x1 = max(0.0, x_lo - xpad), x_hi + xpad
     y_lo = min(ys + ([100 - 2 * max_loss] if have_accuracy else [0])) if ys else 0
     y_hi = max(ys + ([100.0] if have_accuracy else [])) if ys else 1
-    pad = (y_hi - y_lo) * 0.08 or 1.0
-    y0, y1 = y_lo - pad, y_hi + pad
+    ypad = (y_hi - y_lo) * 0.06 or 1.0
+    y0, y1 = max(0.0, y_lo - ypad), y_hi + ypad
 
     def px(x):
         return L + (x - x0) / (x1 - x0) * (W - L - R)
@@ -513,19 +639,23 @@ def svg_plot(cands, have_accuracy, max_loss, chosen, title):
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
-           f'<text x="{W / 2}" y="20" text-anchor="middle" font-size="14">{esc(title)}</text>',
+           f'<text x="{(L + W - R) / 2}" y="20" text-anchor="middle" font-size="14">'
+           f'{esc(title)}</text>',
            f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
            f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>']
-    for i in range(6):
-        xv = x0 + (x1 - x0) * i / 5
-        yv = y0 + (y1 - y0) * i / 5
-        out.append(f'<text x="{px(xv):.1f}" y="{H - B + 16}" text-anchor="middle">'
-                   f'{xv:.2f}</text>')
-        out.append(f'<text x="{L - 6}" y="{py(yv) + 4:.1f}" text-anchor="end">{yv:.1f}</text>')
-    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 15}" text-anchor="middle">'
+    for xv in nice_ticks(x0, x1, 6):
+        out.append(f'<line x1="{px(xv):.1f}" y1="{H - B}" x2="{px(xv):.1f}" '
+                   f'y2="{H - B + 4}" stroke="black"/>')
+        out.append(f'<text x="{px(xv):.1f}" y="{H - B + 17}" text-anchor="middle">'
+                   f'{xv:g}</text>')
+    for yv in nice_ticks(y0, y1, 6):
+        out.append(f'<line x1="{L - 4}" y1="{py(yv):.1f}" x2="{L}" y2="{py(yv):.1f}" '
+                   'stroke="black"/>')
+        out.append(f'<text x="{L - 7}" y="{py(yv) + 4:.1f}" text-anchor="end">{yv:g}</text>')
+    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 18}" text-anchor="middle">'
                'throughput relative to FP32 (median over rounds)</text>')
-    out.append(f'<text x="16" y="{(T + H - B) / 2}" text-anchor="middle" '
-               f'transform="rotate(-90 16 {(T + H - B) / 2})">{esc(ylabel)}</text>')
+    out.append(f'<text x="18" y="{(T + H - B) / 2}" text-anchor="middle" '
+               f'transform="rotate(-90 18 {(T + H - B) / 2})">{esc(ylabel)}</text>')
     out.append(f'<line x1="{px(1):.1f}" y1="{T}" x2="{px(1):.1f}" y2="{H - B}" '
                'stroke="grey" stroke-dasharray="4 4"/>')
     if have_accuracy:
@@ -534,14 +664,34 @@ def svg_plot(cands, have_accuracy, max_loss, chosen, title):
                    'stroke-dasharray="6 3"/>')
         out.append(f'<text x="{W - R - 4}" y="{yl - 4:.1f}" text-anchor="end" fill="red">'
                    f'FP32 - {max_loss:g} points</text>')
-    for c, x, y in zip(pts, xs, ys):
-        colour = {"fp32": "black", "fp16": "green", "QDQ": "#1f77b4",
-                  "QOperator": "#ff7f0e"}[c.kind]
+    placed = []  # label boxes (x, y, w, h), to keep the numbers apart
+    for i, (c, x, y) in enumerate(zip(pts, xs, ys), 1):
+        colour = KIND_COLOURS[c.kind]
+        cx, cy = px(x), py(y)
         r = 7 if chosen is not None and c.name == chosen.name else 4
-        out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="{r}" fill="{colour}">'
+        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r}" fill="{colour}">'
                    f'<title>{esc(c.name)}</title></circle>')
-        out.append(f'<text x="{px(x) + 6:.1f}" y="{py(y) - 6:.1f}" font-size="10">'
-                   f'{esc(c.name)}</text>')
+        w, h = 7 * len(str(i)) + 2, 11
+        for k in range(40):  # first free spot right of the point, up or down, then further
+            step = (k % 10 + 1) // 2 * (1 if k % 2 else -1)
+            lx, ly = cx + 6 + (k // 10) * 16, cy - 4 + step * 11
+            if all(lx + w < a or a + aw < lx or ly + h < b or b + ah < ly
+                   for a, b, aw, ah in placed):
+                break
+        placed.append((lx, ly, w, h))
+        out.append(f'<text x="{lx:.1f}" y="{ly + 9:.1f}" font-size="10" fill="{colour}">'
+                   f'{i}</text>')
+    lx = W - R + 20
+    out.append(f'<text x="{lx}" y="{T + 4}" font-weight="bold">candidates '
+               f'(x: speed, y: {"mAP@0.5" if have_accuracy else "MB"})</text>')
+    for i, (c, x, y) in enumerate(zip(pts, xs, ys), 1):
+        mark = " (chosen)" if chosen is not None and c.name == chosen.name else ""
+        out.append(f'<text x="{lx}" y="{T + 8 + 16 * i}" fill="{KIND_COLOURS[c.kind]}">'
+                   f'{i}. {esc(c.name)}: {x:.2f}x, {y:.3g}{mark}</text>')
+    ly = T + 8 + 16 * (len(pts) + 2)
+    for j, (kind, colour) in enumerate(KIND_COLOURS.items()):
+        out.append(f'<circle cx="{lx + 5 + 80 * j}" cy="{ly - 4}" r="4" fill="{colour}"/>'
+                   f'<text x="{lx + 13 + 80 * j}" y="{ly}">{kind}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -551,19 +701,31 @@ def pipeline(cands, chosen, exe, args, work):
     if args.pipeline_model:
         target = next((c for c in cands if c.name == args.pipeline_model), None)
         if target is None or target.error or target.path is None:
-            die(f"--pipeline-model {args.pipeline_model} is not a built candidate")
-    else:
+            say(f"whole pipeline: --pipeline-model {args.pipeline_model} is not a built "
+                "candidate; skipped")
+            return None
+    elif chosen is not None:
         target = chosen
-    if target is None:
-        say("whole pipeline: FP32 is best, nothing to compare (use --pipeline-model)")
-        return None
+    else:
+        # FP32 is best: compare it with the most accurate candidate that is faster, to show
+        # what the pipeline would gain for that loss.
+        faster = [c for c in cands if c.name != "fp32" and c.ratio and not c.error
+                  and c.median(c.ratio) >= 1.0 + args.min_gain]
+        target = max(faster, key=lambda c: (c.accuracy.get("map50") or 0,
+                                            c.median(c.ratio)), default=None)
+        if target is None:
+            say("whole pipeline: no candidate is faster than FP32, nothing to compare")
+            return None
+        say(f"whole pipeline: FP32 is best; comparing with the most accurate faster "
+            f"candidate, {target.name} (not chosen)")
     fp32 = cands[0]
     say(f"whole pipeline: {args.pipeline_video} through edgedetect, fp32 and {target.name}, "
         f"{args.pipeline_rounds} rounds")
     out = work / "pipeline.json"
     r = helper(exe, ["pipeline", "--model", fp32.path, "--model", target.path,
                      "--video", args.pipeline_video, "--threads", args.threads,
-                     "--rounds", args.pipeline_rounds, "--out", out])
+                     "--rounds", args.pipeline_rounds, "--frames", args.pipeline_frames,
+                     "--out", out])
     ratios = [row[1] / row[0] for row in r["fps"]]
     return {"model": target.name, "frames": r["frames"], "fps": r["fps"],
             "ratio": ratios, "median_ratio": float(np.median(ratios))}
@@ -584,7 +746,8 @@ def parse_args(argv=None):
                    help="intra-op threads, as edgedetect's `threads` will be (default 2)")
     p.add_argument("--rounds", type=int, default=5, help="speed rounds (default 5)")
     p.add_argument("--min-time", type=float, default=1.0,
-                   help="seconds per candidate per round (default 1)")
+                   help="seconds per candidate per round, and as much again for FP32 "
+                        "beside it (default 1)")
     p.add_argument("--max-loss", type=float, default=2.0,
                    help="largest mAP@0.5 loss against FP32 to accept, points (default 2)")
     p.add_argument("--min-gain", type=float, default=0.05,
@@ -598,21 +761,37 @@ def parse_args(argv=None):
     p.add_argument("--formats", default="qdq,qop", help="qdq,qop")
     p.add_argument("--types", default="s8s8,u8s8", help="s8s8,u8s8 (activation/weight)")
     p.add_argument("--granularity", default="pc,pt", help="pc (per channel), pt (per tensor)")
-    p.add_argument("--head", choices=["int8", "fp32", "both"], default="both",
-                   help="the head's last layers in INT8, kept in FP32, or both variants")
+    p.add_argument("--keep-fp32", default=",".join(KEEPS),
+                   help="variants of each INT8 candidate by the parts kept in FP32: none, "
+                        "head (the head's last layers), stem (the first layers), stem+head "
+                        "(default: all four)")
     p.add_argument("--head-depth", type=int, default=1,
                    help="how many convolutions from the output count as the head's last "
                         "layers (default 1; 2 also keeps an Ultralytics DFL's inputs)")
+    p.add_argument("--stem-depth", type=int, default=2,
+                   help="how many convolutions from the input count as the stem (default 2: "
+                        "the first tensor quantized is the third convolution's input)")
+    p.add_argument("--screen", type=float, default=0.9,
+                   help="INT8 variants slower than this ratio to FP32 in one screening "
+                        "round get no FP32-part variants (default 0.9)")
+    p.add_argument("--no-screen", action="store_true",
+                   help="build every candidate, without screening")
     p.add_argument("--calibrate-method", choices=["minmax", "entropy", "percentile"],
-                   default="minmax")
+                   default="percentile",
+                   help="ONNX Runtime's calibration (default percentile: 99.999th "
+                        "percentile of |x|; docs/quantization.md compares it with minmax)")
     p.add_argument("--no-fp16", action="store_true", help="no FP16 candidate")
     p.add_argument("--only", help="comma-separated candidate names to build (fp32 always)")
     p.add_argument("--profile", action="store_true",
                    help="ONNX Runtime profile of every candidate (OUT/profile.json)")
     p.add_argument("--pipeline-video", help="also time the whole pipeline on this video")
-    p.add_argument("--pipeline-rounds", type=int, default=3)
+    p.add_argument("--pipeline-rounds", type=int, default=6,
+                   help="pipeline runs per model, alternating (default 6)")
+    p.add_argument("--pipeline-frames", type=int, default=300,
+                   help="frames per pipeline run, 0 = the whole video (default 300)")
     p.add_argument("--pipeline-model",
-                   help="candidate to compare in the pipeline (default: the chosen one)")
+                   help="candidate to compare in the pipeline (default: the chosen one; when "
+                        "FP32 is best, the most accurate candidate that is faster)")
     p.add_argument("--helper", help="path of a built quantize_helper (default: build it)")
     return p.parse_args(argv)
 
@@ -638,25 +817,51 @@ def main(argv=None):
     if len(calib) == 0:
         die("no calibration frames")
 
+    for old in work.glob("calibration_*.json"):
+        old.unlink()  # ranges of an earlier run
     say("preparing the model")
     fp32_path, pre_path, notes = prepare(model, work)
     for n in notes:
         print(f"   {n}")
     cands = plan_candidates(args)
-    say(f"building {len(cands) - 1} candidates")
-    excluded = build(cands, model, fp32_path, pre_path, calib, args, work)
+    # Screening needs the base variants; with --only, build what was asked for.
+    screen = not args.no_screen and not args.only
+    first = [c for c in cands if c.keep == "none"] if screen else cands
+    if len(first) < len(cands):
+        say(f"building {len(first) - 1} candidates (FP16 and the INT8 variants without FP32 "
+            "parts)")
+    else:
+        say(f"building {len(cands) - 1} candidates")
+    parts = build(first, model, fp32_path, pre_path, calib, args, work)
+    if len(first) < len(cands):
+        say(f"screening: one round of speed; INT8 variants under {args.screen:g}x FP32 get no "
+            "FP32-part variants")
+        measure_speed(first, calib, args, 1)
+        for c in first:
+            c.screen = c.ratio[0] if c.ratio else None
+            c.fps, c.ratio = [], []
+        passed = {c.base for c in first if c.base and c.screen is not None
+                  and c.screen >= args.screen}
+        skipped = [c for c in cands if c.keep != "none" and c.base not in passed]
+        cands = [c for c in cands if c not in skipped]
+        if skipped:
+            print(f"   not built (base variant slower than {args.screen:g}x FP32): "
+                  + ", ".join(sorted({c.base for c in skipped})))
+        say(f"building {len(cands) - len(first)} more candidates")
+        build(cands, model, fp32_path, pre_path, calib, args, work)
     for c in cands:
         if c.error:
             print(f"   {c.name}: failed: {c.error}")
 
     say(f"speed: {args.rounds} rounds, {args.threads} threads")
-    measure_speed(cands, calib, args)
+    measure_speed(cands, calib, args, args.rounds)
 
     have_accuracy = bool(args.eval)
     eval_info = None
     if have_accuracy:
-        exe_frames, n_ref = measure_accuracy(cands, exe, args, work)
-        eval_info = {"frames": exe_frames, "reference_detections": n_ref}
+        exe_frames, n_ref, sources = measure_accuracy(cands, exe, args, work)
+        eval_info = {"frames": exe_frames, "reference_detections": n_ref,
+                     "per_source": sources}
         print(f"   {exe_frames} frames, {n_ref} FP32 detections at score >= {args.ref_conf}")
     else:
         say("no --eval frames: accuracy not measured, nothing will be chosen")
@@ -673,6 +878,9 @@ def main(argv=None):
 
     chosen = choose(cands, args, have_accuracy)
     tab = table(cands, have_accuracy)
+    src_tab = source_table(cands)
+    if src_tab:
+        tab += "\n\n" + src_tab
     print()
     print(tab)
     print()
@@ -694,14 +902,6 @@ def main(argv=None):
                     if fastest else ""))
     print(verdict)
 
-    pipe = None
-    if args.pipeline_video:
-        pipe = pipeline(cands, chosen, exe, args, work)
-        if pipe:
-            print(f"   pipeline fps per round (fp32, {pipe['model']}): "
-                  + "; ".join(f"{a:.1f}, {b:.1f}" for a, b in pipe["fps"])
-                  + f"; median ratio {pipe['median_ratio']:.2f}")
-
     title = f"{model.name}: {cpu['model']}, {args.threads} threads"
     (work / "plot.svg").write_text(svg_plot(cands, have_accuracy, args.max_loss, chosen, title))
     (work / "table.md").write_text(tab + "\n\n" + verdict + "\n")
@@ -712,18 +912,34 @@ def main(argv=None):
                         "method": args.calibrate_method},
         "evaluation": {"sources": args.eval, **(eval_info or {}),
                        "ref_conf": args.ref_conf, "pred_conf": args.pred_conf},
-        "head_nodes_fp32": excluded, "max_loss": args.max_loss, "min_gain": args.min_gain,
+        "fp32_parts": {k: v for k, v in parts.items() if k in ("head", "stem")},
+        "screen": args.screen if screen else None,
+        "max_loss": args.max_loss, "min_gain": args.min_gain,
         "chosen": chosen.name if chosen else ("fp32" if have_accuracy else None),
-        "verdict": verdict, "pipeline": pipe, "profile": prof,
+        "verdict": verdict, "pipeline": None, "profile": prof,
         "candidates": [{
             "name": c.name, "kind": c.kind, "precision": c.precision,
             "path": str(c.path) if c.path else None, "error": c.error,
+            "keep_fp32": c.keep, "screen_ratio": c.screen,
             "size_mb": c.size_mb, "build_s": c.build_s, "fps": c.fps, "ratio": c.ratio,
             "median_fps": c.median(c.fps), "median_ratio": c.median(c.ratio),
             **c.accuracy} for c in cands],
     }
     (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     say(f"wrote {work}/results.json, table.md, plot.svg")
+
+    if args.pipeline_video:
+        pipe = pipeline(cands, chosen, exe, args, work)
+        if pipe:
+            line = (f"whole pipeline ({pipe['frames']} frames of {args.pipeline_video}, "
+                    f"{args.threads} threads), fps per round (fp32, {pipe['model']}): "
+                    + "; ".join(f"{a:.1f}, {b:.1f}" for a, b in pipe["fps"])
+                    + f"; median ratio {pipe['median_ratio']:.2f}")
+            print(f"   {line}")
+            results["pipeline"] = pipe
+            (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+            with open(work / "table.md", "a") as f:
+                f.write("\n" + line + "\n")
 
 
 if __name__ == "__main__":

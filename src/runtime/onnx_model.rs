@@ -122,7 +122,10 @@ impl ModelSummary {
         *self.op_types.entry(n.op_type.clone()).or_default() += 1;
         for a in &n.attribute {
             a.t.iter().chain(&a.tensors).for_each(|t| self.tensor(t));
-            a.g.iter().map(|g| &**g).chain(&a.graphs).for_each(|g| self.graph(g));
+            a.g.iter()
+                .map(|g| &**g)
+                .chain(&a.graphs)
+                .for_each(|g| self.graph(g));
         }
     }
 
@@ -239,7 +242,10 @@ mod tests {
         assert_eq!(precision(&qdq, &[INT4, UINT8]), "int8 (QDQ)");
         assert_eq!(precision(&qdq, &[INT4, FLOAT]), "int4 (QDQ)");
         assert_eq!(
-            precision(&["QuantizeLinear", "QLinearConv", "DequantizeLinear"], &[UINT8]),
+            precision(
+                &["QuantizeLinear", "QLinearConv", "DequantizeLinear"],
+                &[UINT8]
+            ),
             "int8 (QOperator)"
         );
         assert_eq!(
