@@ -15,7 +15,8 @@
 //!    `Tracker`, mean per frame over `--frames` frames; and `element`: the
 //!    same detector frames as ROI metas pushed through `edgetrack` in a
 //!    Harness (meta reading, tracking, writing `object_id` and `tracking`
-//!    structures), buffers prepared beforehand.
+//!    structures), buffers prepared beforehand, minus the same buffers
+//!    through `identity` in a Harness (the Harness's own cost per buffer).
 //!
 //! Objects: boxes of 30x50 px on a grid, drifting, jittered (σ 1 px), three
 //! classes, shuffled, scores 0.6–0.99: every object is matched every frame,
@@ -130,11 +131,10 @@ fn time_tracker(frames: &[Vec<BoxDet>]) -> (f64, f64) {
     (update, predict)
 }
 
-/// Mean µs per buffer through `edgetrack` (push + pull in a Harness).
-fn time_element(buffers: &[gst::Buffer], w: u32, h: u32) -> f64 {
-    let el = gst::ElementFactory::make("edgetrack")
-        .build()
-        .expect("edgetrack");
+/// Mean µs per buffer through `element` (`edgetrack`, or `identity` for
+/// the Harness's own cost): push + pull in a Harness.
+fn time_element(element: &str, buffers: &[gst::Buffer], w: u32, h: u32) -> f64 {
+    let el = gst::ElementFactory::make(element).build().expect("element");
     let mut harness = gst_check::Harness::with_element(&el, Some("sink"), Some("src"));
     harness.set_src_caps_str(&format!(
         "video/x-raw,format=RGB,width={w},height={h},framerate=30/1"
@@ -233,10 +233,11 @@ fn main() {
         let mut line = format!("round {}: inference {:.0} µs", round + 1, inf);
         for (i, c) in cases.iter().enumerate() {
             let (update, predict) = time_tracker(&c.frames);
-            let element = time_element(&c.buffers, c.size.0, c.size.1);
-            results[i].push((update, predict, element));
+            let element = time_element("edgetrack", &c.buffers, c.size.0, c.size.1);
+            let identity = time_element("identity", &c.buffers, c.size.0, c.size.1);
+            results[i].push((update, predict, element - identity));
             line.push_str(&format!(
-                "; {} objects: update {update:.1} µs, predict {predict:.1} µs, element {element:.1} µs",
+                "; {} objects: update {update:.1} µs, predict {predict:.1} µs, element {element:.1} µs (identity {identity:.1} µs)",
                 c.n
             ));
         }
@@ -248,7 +249,7 @@ fn main() {
          medians; YOLOX-nano 416 inference, {THREADS} threads, {runs} runs per round\n"
     );
     println!(
-        "| objects | update (detector frame) | predict_only (skipped frame) | edgetrack element (detector frame) | update / inference | element / inference |"
+        "| objects | update (detector frame) | predict_only (skipped frame) | edgetrack element (detector frame) minus identity | update / inference | element / inference |"
     );
     println!("|---|---|---|---|---|---|");
     for (i, c) in cases.iter().enumerate() {
