@@ -133,7 +133,9 @@ pub struct Object {
     pub y2: f64,
     pub track_id: Option<u64>,
     pub tracking: Option<Tracking>,
-    /// The ROI meta's id, to find the meta again on the same buffer.
+    /// The ROI meta's id. Only unique when the producer numbers its metas
+    /// (GStreamer does not, and [`add_object`] leaves it at 0): find an
+    /// object again by its position in [`objects`] instead.
     pub roi_id: i32,
 }
 
