@@ -6,6 +6,7 @@
 //! Elements (one folder each, `mod.rs` + `imp.rs`):
 //! - [`edgedetect`]: YOLO-family object detection with ONNX Runtime.
 //! - [`edgejson`]: writes what the pipeline saw as JSON Lines.
+//! - [`edgetrack`]: multi-object tracking, predicted boxes on skipped frames.
 //! - [`thermalgate`]: sheds inference before the SoC throttles; reports the temperature.
 //!
 //! Plain modules that need no GStreamer, each with its own unit tests:
@@ -20,6 +21,7 @@ use gst::glib;
 
 pub mod edgedetect;
 pub mod edgejson;
+pub mod edgetrack;
 pub mod inference;
 pub mod meta;
 pub mod runtime;
@@ -48,6 +50,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register();
     edgedetect::register(plugin)?;
     edgejson::register(plugin)?;
+    edgetrack::register(plugin)?;
     thermalgate::register(plugin)?;
     Ok(())
 }

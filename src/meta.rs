@@ -133,7 +133,9 @@ pub struct Object {
     pub y2: f64,
     pub track_id: Option<u64>,
     pub tracking: Option<Tracking>,
-    /// The ROI meta's id, to find the meta again on the same buffer.
+    /// The ROI meta's id. Only unique when the producer numbers its metas
+    /// (GStreamer does not, and [`add_object`] leaves it at 0): find an
+    /// object again by its position in [`objects`] instead.
     pub roi_id: i32,
 }
 
@@ -223,7 +225,9 @@ pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height:
 }
 
 /// Writes tracking facts onto the existing ROI meta with id `roi_id`.
-/// Returns false when no such meta is on the buffer.
+/// Returns false when no such meta is on the buffer. ROI ids are only
+/// unique when the producer numbered its metas ([`add_object`] does not):
+/// to write many objects use [`set_trackings`], which goes by position.
 pub fn set_tracking(buffer: &mut gst::BufferRef, roi_id: i32, t: &Tracking) -> bool {
     for mut meta in buffer.iter_meta_mut::<VideoRegionOfInterestMeta>() {
         if meta.id() == roi_id {
@@ -234,6 +238,36 @@ pub fn set_tracking(buffer: &mut gst::BufferRef, roi_id: i32, t: &Tracking) -> b
         }
     }
     false
+}
+
+/// Writes tracking facts onto many ROI metas in one pass over the buffer's
+/// metas. `tracks` maps the position of an object in the list [`objects`]
+/// returned for this buffer (metas not added or removed since) to its
+/// tracking facts; returns how many were written.
+///
+/// Positions, not ROI ids: GStreamer does not number ROI metas, and
+/// producers (ours included) leave `id` at 0, so ids do not tell objects
+/// apart.
+pub fn set_trackings(
+    buffer: &mut gst::BufferRef,
+    tracks: &std::collections::HashMap<usize, Tracking>,
+) -> usize {
+    if tracks.is_empty() {
+        return 0;
+    }
+    let mut written = 0;
+    for (i, mut meta) in buffer
+        .iter_meta_mut::<VideoRegionOfInterestMeta>()
+        .enumerate()
+    {
+        if let Some(t) = tracks.get(&i) {
+            for s in tracking_structures(t) {
+                meta.add_param(s);
+            }
+            written += 1;
+        }
+    }
+    written
 }
 
 /// Reads every ROI meta on the buffer as an object in frame pixels. Works on
@@ -396,6 +430,51 @@ mod tests {
         let objs = objects(&buf, 100, 100);
         assert_eq!(objs[0].track_id, Some(7));
         assert_eq!(objs[0].tracking.as_ref().unwrap(), &t);
+    }
+
+    #[test]
+    fn set_trackings_writes_the_right_objects() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        for i in 0..5 {
+            let x = 10.0 * f64::from(i);
+            add_object(
+                buf.get_mut().unwrap(),
+                &Object::new("car", 2, 0.8, [x, 0.0, x + 5.0, 5.0]),
+                100,
+                100,
+            );
+        }
+        let t = |track_id| Tracking {
+            track_id,
+            age: 1,
+            tracked: true,
+            vx: 0.0,
+            vy: 0.0,
+        };
+        // Find the objects at x = 10 and x = 30 by position.
+        let before = objects(&buf, 100, 100);
+        let pos = |x: f64| before.iter().position(|o| o.x1 == x).unwrap();
+        let mut map = std::collections::HashMap::new();
+        map.insert(pos(10.0), t(11));
+        map.insert(pos(30.0), t(13));
+        map.insert(99, t(99));
+        assert_eq!(set_trackings(buf.get_mut().unwrap(), &map), 2);
+        let mut got: Vec<(f64, Option<u64>)> = objects(&buf, 100, 100)
+            .iter()
+            .map(|o| (o.x1, o.track_id))
+            .collect();
+        got.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert_eq!(
+            got,
+            vec![
+                (0.0, None),
+                (10.0, Some(11)),
+                (20.0, None),
+                (30.0, Some(13)),
+                (40.0, None)
+            ]
+        );
     }
 
     #[test]
