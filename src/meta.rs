@@ -214,7 +214,14 @@ fn tracking_structures(t: &Tracking) -> [gst::Structure; 2] {
 /// Returns the ROI meta's id.
 pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height: u32) -> i32 {
     let rect = roi_rect(obj, width, height);
+    // GStreamer leaves ROI ids at 0; number ours so each is unique on the buffer.
+    let id = buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|m| m.id())
+        .max()
+        .map_or(0, |m| m.saturating_add(1));
     let mut meta = VideoRegionOfInterestMeta::add(buffer, obj.label.as_str(), rect);
+    meta.set_id(id);
     meta.add_param(detection_structure(obj, width, height));
     if let Some(t) = &obj.tracking {
         for s in tracking_structures(t) {
@@ -226,8 +233,9 @@ pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height:
 
 /// Writes tracking facts onto the existing ROI meta with id `roi_id`.
 /// Returns false when no such meta is on the buffer. ROI ids are only
-/// unique when the producer numbered its metas ([`add_object`] does not):
-/// to write many objects use [`set_trackings`], which goes by position.
+/// unique when the producer numbered its metas ([`add_object`] does; other
+/// producers may leave them all at 0): to write many objects use
+/// [`set_trackings`], which goes by position.
 pub fn set_tracking(buffer: &mut gst::BufferRef, roi_id: i32, t: &Tracking) -> bool {
     for mut meta in buffer.iter_meta_mut::<VideoRegionOfInterestMeta>() {
         if meta.id() == roi_id {
@@ -365,6 +373,7 @@ mod tests {
         }
         let meta = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
         assert_eq!(meta.roi_type(), "person");
+        assert_eq!(meta.id(), 0);
         assert_eq!(meta.rect(), (77, 58, 307, 518));
         let d = meta.param("detection").unwrap();
         assert!((d.get::<f64>("x_min").unwrap() - 0.1).abs() < 1e-12);
@@ -408,12 +417,19 @@ mod tests {
     fn tracking_written_as_gvatrack_does() {
         init();
         let mut buf = gst::Buffer::with_size(16).unwrap();
+        let other = add_object(
+            buf.get_mut().unwrap(),
+            &Object::new("car", 2, 0.8, [50.0, 50.0, 60.0, 60.0]),
+            100,
+            100,
+        );
         let id = add_object(
             buf.get_mut().unwrap(),
             &Object::new("person", 0, 0.9, [0.0, 0.0, 10.0, 10.0]),
             100,
             100,
         );
+        assert_ne!(id, other, "ROI ids must be unique on a buffer");
         let t = Tracking {
             track_id: 7,
             age: 3,
@@ -422,14 +438,19 @@ mod tests {
             vy: -0.5,
         };
         assert!(set_tracking(buf.get_mut().unwrap(), id, &t));
-        let meta = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
+        let meta = buf
+            .iter_meta::<VideoRegionOfInterestMeta>()
+            .find(|m| m.id() == id)
+            .unwrap();
         assert_eq!(
             meta.param("object_id").unwrap().get::<i32>("id").unwrap(),
             7
         );
         let objs = objects(&buf, 100, 100);
-        assert_eq!(objs[0].track_id, Some(7));
-        assert_eq!(objs[0].tracking.as_ref().unwrap(), &t);
+        assert_eq!(objs[0].label, "car");
+        assert_eq!(objs[0].track_id, None);
+        assert_eq!(objs[1].track_id, Some(7));
+        assert_eq!(objs[1].tracking.as_ref().unwrap(), &t);
     }
 
     #[test]
