@@ -6,12 +6,14 @@
 //! Elements (one folder each, `mod.rs` + `imp.rs`):
 //! - [`edgedetect`]: YOLO-family object detection with ONNX Runtime.
 //! - [`edgejson`]: writes what the pipeline saw as JSON Lines.
+//! - [`edgeevents`]: keeps tracks, counts and system events in SQLite, synced upstream.
 //! - [`thermalgate`]: sheds inference before the SoC throttles; reports the temperature.
 //!
 //! Plain modules that need no GStreamer, each with its own unit tests:
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
+//! - [`events`]: the event store (SQLite), its writer and sync threads, snapshots.
 //! - [`tracker`]: ByteTrack / SORT / IoU multi-object tracking, synthetic sequences, MOT metrics.
 //!
 //! [`meta`] is the one place where the plugin reads and writes buffer metadata.
@@ -19,7 +21,9 @@
 use gst::glib;
 
 pub mod edgedetect;
+pub mod edgeevents;
 pub mod edgejson;
+pub mod events;
 pub mod inference;
 pub mod meta;
 pub mod runtime;
@@ -48,6 +52,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register();
     edgedetect::register(plugin)?;
     edgejson::register(plugin)?;
+    edgeevents::register(plugin)?;
     thermalgate::register(plugin)?;
     Ok(())
 }

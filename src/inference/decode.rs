@@ -303,9 +303,7 @@ pub fn decode(
                 )
             };
             match dims2(shape) {
-                Some((n, cols)) if n == grid && cols >= 6 => {
-                    Ok(decode_yolox(output, cols, params))
-                }
+                Some((n, cols)) if n == grid && cols >= 6 => Ok(decode_yolox(output, cols, params)),
                 _ => Err(bad(expected())),
             }
         }

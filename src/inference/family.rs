@@ -17,7 +17,8 @@ fn meta<'a>(metadata: &'a [(String, String)], key: &str) -> Option<&'a str> {
 /// Whether the metadata looks like an Ultralytics export (YOLOv5 writes
 /// `stride` + `names`; YOLOv8 and later also `author`, `task`, `imgsz`...).
 pub fn is_ultralytics(metadata: &[(String, String)]) -> bool {
-    let mentions = |key| meta(metadata, key).is_some_and(|v| v.to_ascii_lowercase().contains("ultralytics"));
+    let mentions =
+        |key| meta(metadata, key).is_some_and(|v| v.to_ascii_lowercase().contains("ultralytics"));
     mentions("author")
         || mentions("description")
         || (meta(metadata, "names").is_some() && meta(metadata, "stride").is_some())
@@ -90,7 +91,9 @@ pub fn detect_family(
         (None, Some(6)) => {
             return Ok((
                 ModelFamily::End2End,
-                format!("output {output_shape:?} is [1, K, 6] with dynamic K: end-to-end boxes{tip}"),
+                format!(
+                    "output {output_shape:?} is [1, K, 6] with dynamic K: end-to-end boxes{tip}"
+                ),
             ));
         }
         (Some(a), None) if a >= 5 => {
@@ -111,11 +114,12 @@ pub fn detect_family(
         }
     };
 
-    if b == 6 && (1..=MAX_END2END_DETECTIONS).contains(&a) && (e2e_meta || (a != g && a != 3 * g))
-    {
+    if b == 6 && (1..=MAX_END2END_DETECTIONS).contains(&a) && (e2e_meta || (a != g && a != 3 * g)) {
         return Ok((
             ModelFamily::End2End,
-            format!("output {output_shape:?} is [1, K={a}, 6]: end-to-end boxes (x1,y1,x2,y2,score,class){tip}"),
+            format!(
+                "output {output_shape:?} is [1, K={a}, 6]: end-to-end boxes (x1,y1,x2,y2,score,class){tip}"
+            ),
         ));
     }
     if g > 0 && b == g && a >= 5 {

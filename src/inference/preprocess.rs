@@ -198,7 +198,14 @@ impl Letterbox {
     ) -> Detection {
         let (x1, y1) = self.to_frame(d.x1, d.y1);
         let (x2, y2) = self.to_frame(d.x2, d.y2);
-        Detection { x1, y1, x2, y2, ..*d }.clipped(frame_width as f32, frame_height as f32)
+        Detection {
+            x1,
+            y1,
+            x2,
+            y2,
+            ..*d
+        }
+        .clipped(frame_width as f32, frame_height as f32)
     }
 
     /// Frame coordinates to network-input coordinates (inverse of [`Self::to_frame`]).
@@ -466,7 +473,11 @@ impl Plan {
         let (cxs, cys) = if key.layout.is_yuv() {
             // Chroma sample i sits at luma 2i + 0.5, so the chroma position of
             // luma position L is (L - 0.5) / 2 = (d + 0.5) * (s / 2) - 0.5.
-            let cmul = if key.layout == PixelLayout::Nv12 { 2 } else { 1 };
+            let cmul = if key.layout == PixelLayout::Nv12 {
+                2
+            } else {
+                1
+            };
             (
                 axis_taps(key.width.div_ceil(2), geom.new_width, sx / 2.0, cmul, true),
                 axis_taps(key.height.div_ceil(2), geom.new_height, sy / 2.0, 1, false),
@@ -653,15 +664,22 @@ impl Preprocessor {
         self.rows.reset(3 * nw);
         let [p0, p1, p2] = planes;
         for (dy, ty) in plan.ys.iter().enumerate() {
-            let (h0, h1) = self
-                .rows
-                .fetch(ty.i0 as usize, ty.i1 as usize, |y, dst| {
-                    hpass(row(plane, y, row_bytes), &plan.xs, dst)
-                });
+            let (h0, h1) = self.rows.fetch(ty.i0 as usize, ty.i1 as usize, |y, dst| {
+                hpass(row(plane, y, row_bytes), &plan.xs, dst)
+            });
             let start = (g.top + dy) * spec.dst_width + g.left;
-            for (c, p) in [p0.as_mut(), p1.as_mut(), p2.as_mut()].into_iter().enumerate() {
+            for (c, p) in [p0.as_mut(), p1.as_mut(), p2.as_mut()]
+                .into_iter()
+                .enumerate()
+            {
                 let ch = c * nw..(c + 1) * nw;
-                vpass(&h0[ch.clone()], &h1[ch], ty, spec.scale, &mut p[start..start + nw]);
+                vpass(
+                    &h0[ch.clone()],
+                    &h1[ch],
+                    ty,
+                    spec.scale,
+                    &mut p[start..start + nw],
+                );
             }
         }
     }
@@ -756,7 +774,11 @@ fn validate(frame: &FrameView) -> Result<(), PreprocessError> {
     let planes: [(usize, usize); 3] = match frame.layout {
         PixelLayout::Nv12 => [(w, h), (2 * cw, ch), (0, 0)],
         PixelLayout::I420 => [(w, h), (cw, ch), (cw, ch)],
-        _ => [(w.checked_mul(bpp).ok_or(PreprocessError::TooLarge)?, h), (0, 0), (0, 0)],
+        _ => [
+            (w.checked_mul(bpp).ok_or(PreprocessError::TooLarge)?, h),
+            (0, 0),
+            (0, 0),
+        ],
     };
     for (i, (p, &(row_bytes, rows))) in frame.planes.iter().zip(&planes).enumerate() {
         if p.stride < row_bytes {
@@ -897,7 +919,15 @@ impl YuvCoefs {
 
     /// Converts rows of Y, U, V (0..=255) to scaled R, G, B rows, each value
     /// clamped to 0..=255 and rounded to the nearest integer first.
-    fn convert(&self, ys: &[f32], us: &[f32], vs: &[f32], r: &mut [f32], g: &mut [f32], b: &mut [f32]) {
+    fn convert(
+        &self,
+        ys: &[f32],
+        us: &[f32],
+        vs: &[f32],
+        r: &mut [f32],
+        g: &mut [f32],
+        b: &mut [f32],
+    ) {
         /// Adding and removing 1.5 * 2^23 rounds to the nearest integer
         /// (ties to even, as OpenCV's saturate_cast) for |v| < 2^22.
         const MAGIC: f32 = 12_582_912.0;
@@ -965,7 +995,10 @@ mod tests {
                     layout: PixelLayout::Bgr,
                     width: w,
                     height: h,
-                    planes: vec![Plane { data: &bgr, stride: w * 3 }],
+                    planes: vec![Plane {
+                        data: &bgr,
+                        stride: w * 3,
+                    }],
                 },
             ),
             (
@@ -974,7 +1007,10 @@ mod tests {
                     layout: PixelLayout::Bgrx,
                     width: w / 2,
                     height: h,
-                    planes: vec![Plane { data: &bgr, stride: w * 3 / 2 * 4 / 2 }],
+                    planes: vec![Plane {
+                        data: &bgr,
+                        stride: w * 3 / 2 * 4 / 2,
+                    }],
                 },
             ),
             (
@@ -984,9 +1020,18 @@ mod tests {
                     width: w,
                     height: h,
                     planes: vec![
-                        Plane { data: &yuv[..w * h], stride: w },
-                        Plane { data: &yuv[w * h..w * h * 5 / 4], stride: w / 2 },
-                        Plane { data: &yuv[w * h * 5 / 4..], stride: w / 2 },
+                        Plane {
+                            data: &yuv[..w * h],
+                            stride: w,
+                        },
+                        Plane {
+                            data: &yuv[w * h..w * h * 5 / 4],
+                            stride: w / 2,
+                        },
+                        Plane {
+                            data: &yuv[w * h * 5 / 4..],
+                            stride: w / 2,
+                        },
                     ],
                 },
             ),
@@ -997,14 +1042,23 @@ mod tests {
                     width: w,
                     height: h,
                     planes: vec![
-                        Plane { data: &yuv[..w * h], stride: w },
-                        Plane { data: &yuv[w * h..], stride: w },
+                        Plane {
+                            data: &yuv[..w * h],
+                            stride: w,
+                        },
+                        Plane {
+                            data: &yuv[w * h..],
+                            stride: w,
+                        },
                     ],
                 },
             ),
         ];
         for (name, frame) in &frames {
-            for (sname, spec) in [("yolox", LetterboxSpec::yolox(416, 416)), ("ultralytics", LetterboxSpec::ultralytics(416, 416))] {
+            for (sname, spec) in [
+                ("yolox", LetterboxSpec::yolox(416, 416)),
+                ("ultralytics", LetterboxSpec::ultralytics(416, 416)),
+            ] {
                 let mut pre = Preprocessor::new();
                 // Best of several batches: the machine may be shared.
                 let best = |f: &mut dyn FnMut()| {
