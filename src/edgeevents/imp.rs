@@ -46,6 +46,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long `stop()` lets the sync thread try to send the last rows.
 const SYNC_STOP_WAIT: Duration = Duration::from_secs(2);
 
+/// What the writer calls after each commit (pokes the sync thread).
+type Poke = Arc<Mutex<Option<Box<dyn Fn() + Send>>>>;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -178,6 +181,12 @@ impl EdgeEvents {
         };
         for &(key, i) in best {
             let Some(o) = objects.get(i) else { continue };
+            gst::trace!(
+                CAT,
+                imp = self,
+                "snapshot of track key {key}: box {:?}",
+                [o.x1, o.y1, o.x2, o.y2]
+            );
             if let Some(image) =
                 crop_rgb(&view, [o.x1, o.y1, o.x2, o.y2], state.snapshot_size, px.yuv)
             {
@@ -208,7 +217,7 @@ impl EdgeEvents {
 fn writer_reporter(
     element: glib::WeakRef<super::EdgeEvents>,
     location: String,
-    poke: Arc<Mutex<Option<Box<dyn Fn() + Send>>>>,
+    poke: Poke,
 ) -> writer::Reporter {
     Arc::new(move |report| {
         let Some(obj) = element.upgrade() else { return };
@@ -552,7 +561,7 @@ impl BaseTransformImpl for EdgeEvents {
         );
 
         let interval = Duration::from_millis(u64::from(s.sync_interval_ms));
-        let poke: Arc<Mutex<Option<Box<dyn Fn() + Send>>>> = Arc::new(Mutex::new(None));
+        let poke: Poke = Arc::new(Mutex::new(None));
         let syncer = match &s.sync_url {
             Some(url) => {
                 let sync_store = Store::open(&path, &s.stream_id, sync).map_err(open_err)?;
@@ -659,6 +668,7 @@ impl BaseTransformImpl for EdgeEvents {
         if let Some(state) = lock(&self.state).as_mut() {
             state.width = info.width();
             state.height = info.height();
+            gst::debug!(CAT, imp = self, "caps {incaps}, snapshot layout {layout:?}");
             state.pixels = match layout {
                 Some(layout) if state.snapshots => Some(Pixels {
                     yuv: yuv_of(&info),
@@ -725,12 +735,15 @@ impl BaseTransformImpl for EdgeEvents {
         let clock_ns = running_time.unwrap_or_else(|| {
             u64::try_from(state.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
         });
+        // Objects on a frame no detector ran on are not fresh detections:
+        // like a tracker's predicted boxes, they only keep tracks alive.
+        let analysed = info.inferred != Some(false);
         let frame = Frame {
             wall_ms: now_ms(),
             running_time,
             clock_ns,
             duration_ns: buf.duration().map(|d| d.nseconds()),
-            analysed: info.inferred != Some(false),
+            analysed,
             objects: objects
                 .iter()
                 .map(|o| Observation {
@@ -739,7 +752,7 @@ impl BaseTransformImpl for EdgeEvents {
                     confidence: o.confidence,
                     bbox: [o.x1, o.y1, o.x2, o.y2],
                     track_id: o.track_id,
-                    fresh: o.tracking.as_ref().is_none_or(|t| t.tracked),
+                    fresh: analysed && o.tracking.as_ref().is_none_or(|t| t.tracked),
                 })
                 .collect(),
             temperature: info.temperature,

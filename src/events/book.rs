@@ -178,8 +178,7 @@ impl Book {
 
         // The count window first: a new window closes the old one before
         // this frame is added.
-        if self.cfg.count_interval_ns > 0 {
-            let index = f.clock_ns / self.cfg.count_interval_ns;
+        if let Some(index) = f.clock_ns.checked_div(self.cfg.count_interval_ns) {
             if self.window.as_ref().is_some_and(|w| w.index != index) {
                 self.close_window(false, &mut events);
             }

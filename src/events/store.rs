@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS tracks (
     best_seen_rt    INTEGER,
     snapshot        BLOB,
     state           TEXT    NOT NULL,
+    end_reason      TEXT,
     seq             INTEGER,
     gseq            INTEGER UNIQUE,
     key             TEXT    UNIQUE,
@@ -461,7 +462,8 @@ impl Store {
             for id in &ids {
                 let (seq, gseq) = next_seqs(tx, &stream)?;
                 tx.execute(
-                    "UPDATE tracks SET state = 'interrupted', seq = ?2, gseq = ?3, key = ?4 WHERE id = ?1",
+                    "UPDATE tracks SET state = 'interrupted', end_reason = 'interrupted', seq = ?2,
+                         gseq = ?3, key = ?4 WHERE id = ?1",
                     params![id, seq, gseq, event_key(&db, &stream, seq)],
                 )?;
             }
@@ -718,7 +720,7 @@ impl Batch<'_> {
                     "UPDATE tracks SET label = ?2, class_id = ?3, last_seen = ?4, last_seen_rt = ?5,
                          frames = ?6, best_confidence = ?7, best_x1 = ?8, best_y1 = ?9,
                          best_x2 = ?10, best_y2 = ?11, best_seen = ?12, best_seen_rt = ?13,
-                         state = ?14, snapshot = coalesce(?15, snapshot)
+                         state = ?14, snapshot = coalesce(?15, snapshot), end_reason = ?16
                      WHERE id = ?1",
                     params![
                         id,
@@ -736,6 +738,7 @@ impl Batch<'_> {
                         opt_i64(t.best_seen_rt),
                         state,
                         snapshot,
+                        t.end.map(EndReason::as_str),
                     ],
                 )?;
                 id
@@ -744,9 +747,10 @@ impl Batch<'_> {
                 self.tx.execute(
                     "INSERT INTO tracks (stream_id, run, track_id, label, class_id, first_seen,
                          last_seen, first_seen_rt, last_seen_rt, frames, best_confidence, best_x1,
-                         best_y1, best_x2, best_y2, best_seen, best_seen_rt, snapshot, state)
+                         best_y1, best_x2, best_y2, best_seen, best_seen_rt, snapshot, state,
+                         end_reason)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                         ?16, ?17, ?18, ?19)",
+                         ?16, ?17, ?18, ?19, ?20)",
                     params![
                         self.stream_id,
                         self.run,
@@ -767,6 +771,7 @@ impl Batch<'_> {
                         opt_i64(t.best_seen_rt),
                         snapshot,
                         state,
+                        t.end.map(EndReason::as_str),
                     ],
                 )?;
                 self.tx.last_insert_rowid()
@@ -848,7 +853,7 @@ fn read_tracks(
     let mut st = tx.prepare(
         "SELECT id, gseq, seq, key, run, track_id, label, class_id, first_seen, last_seen,
                 first_seen_rt, last_seen_rt, frames, best_confidence, best_x1, best_y1, best_x2,
-                best_y2, best_seen, best_seen_rt, state, snapshot
+                best_y2, best_seen, best_seen_rt, state, snapshot, end_reason
          FROM tracks WHERE stream_id = ?1 AND synced = 0 AND gseq IS NOT NULL
          ORDER BY gseq LIMIT ?2",
     )?;
@@ -874,6 +879,7 @@ fn read_tracks(
             "best_seen": r.get::<_, i64>(18)?,
             "best_seen_rt": r.get::<_, Option<i64>>(19)?,
             "state": r.get::<_, String>(20)?,
+            "end_reason": r.get::<_, Option<String>>(22)?,
         });
         if let Some(jpeg) = snapshot {
             event["snapshot_jpeg"] = Value::String(base64::engine::general_purpose::STANDARD.encode(jpeg));
@@ -1058,6 +1064,7 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[2].event["type"], "track");
         assert_eq!(rows[2].event["state"], "interrupted");
+        assert_eq!(rows[2].event["end_reason"], "interrupted");
         assert_eq!(rows[2].event["track_id"], 7);
         assert_eq!(rows[2].seq, 3);
         assert_eq!(rows[2].event["best_box"], json!([1.0, 2.0, 3.0, 4.0]));
@@ -1091,6 +1098,7 @@ mod tests {
         let rows = s.unsynced(10).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].event["snapshot_jpeg"], "anBlZzE=");
+        assert_eq!(rows[0].event["end_reason"], "eos");
         assert_eq!(s.unsynced_count().unwrap(), 1);
         s.mark_synced(&[(rows[0].table, rows[0].id)]).unwrap();
         assert_eq!(s.unsynced_count().unwrap(), 0);
