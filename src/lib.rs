@@ -8,6 +8,7 @@
 //! - [`edgejson`]: writes what the pipeline saw as JSON Lines.
 //! - [`edgetrack`]: multi-object tracking, predicted boxes on skipped frames.
 //! - [`edgeoverlay`]: draws boxes, labels, track ids and live statistics on the video.
+//! - [`edgeevents`]: keeps tracks, counts and system events in SQLite, synced upstream.
 //! - [`thermalgate`]: sheds inference before the SoC throttles; reports the temperature.
 //!
 //! Plain modules that need no GStreamer, each with its own unit tests:
@@ -15,6 +16,7 @@
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
+//! - [`events`]: the event store (SQLite), its writer and sync threads, snapshots.
 //! - [`tracker`]: ByteTrack / SORT / IoU multi-object tracking, synthetic sequences, MOT metrics.
 //!
 //! [`meta`] is the one place where the plugin reads and writes buffer metadata.
@@ -23,9 +25,11 @@ use gst::glib;
 
 pub mod draw;
 pub mod edgedetect;
+pub mod edgeevents;
 pub mod edgejson;
-pub mod edgetrack;
 pub mod edgeoverlay;
+pub mod edgetrack;
+pub mod events;
 pub mod inference;
 pub mod meta;
 pub mod runtime;
@@ -56,6 +60,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     edgejson::register(plugin)?;
     edgetrack::register(plugin)?;
     edgeoverlay::register(plugin)?;
+    edgeevents::register(plugin)?;
     thermalgate::register(plugin)?;
     Ok(())
 }
