@@ -133,6 +133,9 @@ fn jitter() -> f64 {
     0.9 + 0.2 * f64::from(nanos % 1000) / 1000.0
 }
 
+/// Pause between attempts of the final pass when the receiver fails.
+const FINAL_RETRY: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Default)]
 struct Control {
     stop: bool,
@@ -308,6 +311,13 @@ fn run(
                 }
                 Err(e) => {
                     fail(&report, &mut failures, e.to_string());
+                    if final_pass {
+                        // Stopping: keep trying within the time stop() allows
+                        // (it sets `stop` when that runs out) instead of
+                        // leaving the rows for the next run.
+                        std::thread::sleep(FINAL_RETRY);
+                        continue;
+                    }
                     break;
                 }
             }
