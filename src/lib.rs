@@ -12,6 +12,7 @@
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
+//! - [`runner`]: the supervisor logic of the `edgeai-run` binary (config, restart policy, stall, stats).
 //! - [`tracker`]: ByteTrack / SORT / IoU multi-object tracking, synthetic sequences, MOT metrics.
 //!
 //! [`meta`] is the one place where the plugin reads and writes buffer metadata.
@@ -22,6 +23,7 @@ pub mod edgedetect;
 pub mod edgejson;
 pub mod inference;
 pub mod meta;
+pub mod runner;
 pub mod runtime;
 pub mod thermal;
 pub mod thermalgate;
