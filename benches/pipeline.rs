@@ -136,7 +136,7 @@ fn main() {
         )
     };
     let whole = format!(
-        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=BGR ! identity eos-after={frames} ! \
+        "filesrc location={} ! decodebin ! videoconvert ! identity eos-after={frames} ! \
          edgedetect model={} threads={THREADS} conf-threshold=0.3 ! fakesink sync=false",
         video.display(),
         model.display()

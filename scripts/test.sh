@@ -23,7 +23,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --release --all-targets --locked -- -D warnings
 echo "== cargo test"
-cargo test --release --locked -- --test-threads=2
+G_DEBUG=fatal_warnings cargo test --release --locked -- --test-threads=2
 
 echo "== meson build and install"
 rm -rf target/meson-build target/meson-destdir
