@@ -40,11 +40,19 @@ fn uptime() -> f64 {
 }
 
 /// One log line on stderr (the journal under systemd), time-stamped with the
-/// runner's uptime.
+/// runner's uptime. A closed stderr (journald restarting) must not stop the
+/// runner, so write errors are ignored rather than panicking as `eprintln!`
+/// would.
 macro_rules! say {
-    ($($arg:tt)*) => {
-        eprintln!("edgeai-run [{:9.3}] {}", $crate::uptime(), format_args!($($arg)*))
-    };
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "edgeai-run [{:9.3}] {}",
+            $crate::uptime(),
+            format_args!($($arg)*)
+        );
+    }};
 }
 pub(crate) use say;
 

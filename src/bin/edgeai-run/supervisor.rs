@@ -290,8 +290,7 @@ pub fn run(settings: Settings, first: gst::Pipeline, published: Option<SharedSta
     if runner.borrow().phase != Phase::Stopped {
         main_loop.run();
     }
-    let code = runner.borrow().exit_code;
-    code
+    runner.borrow().exit_code
 }
 
 impl Runner {
