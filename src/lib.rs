@@ -6,9 +6,12 @@
 //! Elements (one folder each, `mod.rs` + `imp.rs`):
 //! - [`edgedetect`]: YOLO-family object detection with ONNX Runtime.
 //! - [`edgejson`]: writes what the pipeline saw as JSON Lines.
+//! - [`edgetrack`]: multi-object tracking, predicted boxes on skipped frames.
+//! - [`edgeoverlay`]: draws boxes, labels, track ids and live statistics on the video.
 //! - [`thermalgate`]: sheds inference before the SoC throttles; reports the temperature.
 //!
 //! Plain modules that need no GStreamer, each with its own unit tests:
+//! - [`draw`]: boxes, dashed outlines, text and the statistics panel on raw frames.
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
@@ -19,8 +22,11 @@
 
 use gst::glib;
 
+pub mod draw;
 pub mod edgedetect;
 pub mod edgejson;
+pub mod edgetrack;
+pub mod edgeoverlay;
 pub mod inference;
 pub mod meta;
 pub mod runner;
@@ -50,6 +56,8 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register();
     edgedetect::register(plugin)?;
     edgejson::register(plugin)?;
+    edgetrack::register(plugin)?;
+    edgeoverlay::register(plugin)?;
     thermalgate::register(plugin)?;
     Ok(())
 }
