@@ -24,6 +24,7 @@
 //!   a second signal: exit at once with 128 + the signal;
 //! - the statistics endpoint: JSON with the inference rate, checked against
 //!   the sink's frame count and `thermalgate`'s throttle factor;
+//! - tracks alive from `edgetrack` on a video with pedestrians;
 //! - systemd: READY, WATCHDOG pings and STOPPING on a notification socket.
 
 mod common;
@@ -704,4 +705,55 @@ fn systemd_notifications() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn the_stats_report_tracks_alive_from_edgetrack() {
+    // vtest.avi shows several pedestrians in every frame: once the tracker
+    // has confirmed them, edgetrack's `tracks-alive` (read by property,
+    // whatever the element's name) is at least 1.
+    let desc = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! edgedetect model={} ! edgetrack ! \
+         fakesink sync=false",
+        shared("media/vtest.avi").display(),
+        yolox_model().display()
+    );
+    let mut r = Runner::spawn(&[
+        "--stats-interval",
+        "500ms",
+        "--stats-addr",
+        "127.0.0.1:0",
+        &desc,
+    ]);
+    let (_, line) = r.expect("stats endpoint: http://127.0.0.1:", START);
+    let port: u16 = line
+        .rsplit_once("127.0.0.1:")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stats: serde_json::Value = loop {
+        let (_, body) = http_get(port, "/stats");
+        let v: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("invalid JSON {body}: {e}"));
+        if v["inference"][0]["frames_inferred"].as_u64().unwrap_or(0) >= 20 {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "fewer than 20 inferences in 60 s: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let tracking = stats["tracking"].as_array().expect("tracking array");
+    assert_eq!(tracking.len(), 1, "{stats}");
+    assert_eq!(tracking[0]["name"], "edgetrack0");
+    let alive = tracking[0]["tracks_alive"].as_u64().expect("tracks_alive");
+    assert!((1..=30).contains(&alive), "{alive} tracks alive: {stats}");
+    r.signal(libc::SIGTERM);
+    r.expect(
+        "EOS reached the sinks: stopped cleanly",
+        Duration::from_secs(15),
+    );
+    assert_eq!(r.wait_exit(EXIT), 0);
 }
