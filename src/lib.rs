@@ -17,6 +17,7 @@
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
 //! - [`events`]: the event store (SQLite), its writer and sync threads, snapshots.
+//! - [`runner`]: the supervisor logic of the `edgeai-run` binary (config, restart policy, stall, stats).
 //! - [`tracker`]: ByteTrack / SORT / IoU multi-object tracking, synthetic sequences, MOT metrics.
 //!
 //! [`meta`] is the one place where the plugin reads and writes buffer metadata.
@@ -32,6 +33,7 @@ pub mod edgetrack;
 pub mod events;
 pub mod inference;
 pub mod meta;
+pub mod runner;
 pub mod runtime;
 pub mod thermal;
 pub mod thermalgate;
