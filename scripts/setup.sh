@@ -63,4 +63,8 @@ fi
 
 say "Building the plugin (cargo build --release)"
 cargo build --release --locked
-echo "Plugin: $(pwd)/target/release/libgstedgeai.so (GST_PLUGIN_PATH=$(pwd)/target/release)"
+# A folder with only the plugin: GST_PLUGIN_PATH is scanned recursively and
+# target/release also holds deps/libgstedgeai.so, a second copy.
+mkdir -p target/gst-plugins
+cp -f target/release/libgstedgeai.so target/gst-plugins/libgstedgeai.so
+echo "Plugin: $(pwd)/target/gst-plugins/libgstedgeai.so (export GST_PLUGIN_PATH=$(pwd)/target/gst-plugins)"

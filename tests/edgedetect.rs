@@ -352,18 +352,7 @@ fn bad_class_thresholds_warn_and_run() {
 /// Runs gst-launch-1.0 in a child process, since a process loads ONNX Runtime once.
 #[test]
 fn missing_onnx_runtime_is_an_error_not_a_crash() {
-    let plugin_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    assert!(
-        plugin_dir.join("libgstedgeai.so").exists(),
-        "no plugin in {}",
-        plugin_dir.display()
-    );
+    let plugin_dir = plugin_only_dir();
     let out = std::process::Command::new("gst-launch-1.0")
         .args([
             "videotestsrc",

@@ -588,18 +588,7 @@ fn unwritable_location_and_bad_url_are_clear_errors() {
 
 /// The plugin built beside the test binary and a private registry.
 fn plugin_env(cmd: &mut Command) -> &mut Command {
-    let plugin_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    assert!(
-        plugin_dir.join("libgstedgeai.so").exists(),
-        "no plugin in {}",
-        plugin_dir.display()
-    );
+    let plugin_dir = plugin_only_dir();
     cmd.env("GST_PLUGIN_PATH", &plugin_dir)
         .env("GST_REGISTRY", plugin_dir.join("events-test-registry.bin"))
 }

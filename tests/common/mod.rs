@@ -172,3 +172,24 @@ pub fn as_box(v: &serde_json::Value) -> Vec<f64> {
         .map(|x| x.as_f64().expect("number"))
         .collect()
 }
+
+/// A folder holding only a copy of the built plugin, for child
+/// `gst-launch-1.0` processes. `GST_PLUGIN_PATH` is scanned recursively, and
+/// target/release also holds `deps/libgstedgeai.so`: two copies of one plugin
+/// in a scan make GLib refuse to register its types a second time.
+pub fn plugin_only_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let built = std::env::current_exe()
+            .expect("test binary path")
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/release")
+            .join("libgstedgeai.so");
+        assert!(built.exists(), "no plugin at {}", built.display());
+        let dir = temp_dir("gst-plugin");
+        std::fs::copy(&built, dir.join("libgstedgeai.so")).expect("copy the plugin");
+        dir
+    })
+    .clone()
+}
