@@ -31,7 +31,7 @@ if [ ! -f "$MODEL" ]; then
 fi
 [ -f "$LABELS" ] || LABELS=""
 
-export GST_PLUGIN_PATH="$(pwd)/target/gst-plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+. target/gst-plugins/env.sh
 
 # The first encoder the installed plugins have (Debian 12: openh264enc is in
 # gstreamer1.0-plugins-bad, vp8enc in -good, avenc_mpeg4 in gstreamer1.0-libav).

@@ -67,4 +67,12 @@ cargo build --release --locked
 # target/release also holds deps/libgstedgeai.so, a second copy.
 mkdir -p target/gst-plugins
 cp -f target/release/libgstedgeai.so target/gst-plugins/libgstedgeai.so
-echo "Plugin: $(pwd)/target/gst-plugins/libgstedgeai.so (export GST_PLUGIN_PATH=$(pwd)/target/gst-plugins)"
+# The environment that makes GStreamer find it. Our folder goes last on
+# GST_PLUGIN_SYSTEM_PATH, after the system plugins: GStreamer keeps the last
+# element registered under a name, so our `edgedetect` wins over the one of
+# Debian's gstreamer1.0-opencv when that is installed.
+cat > target/gst-plugins/env.sh <<ENV
+export GST_PLUGIN_SYSTEM_PATH="$(pkg-config --variable=pluginsdir gstreamer-1.0):$(pwd)/target/gst-plugins"
+unset GST_PLUGIN_PATH
+ENV
+echo "Plugin: $(pwd)/target/gst-plugins/libgstedgeai.so (to use it: . target/gst-plugins/env.sh)"

@@ -56,6 +56,27 @@ pub fn supported_video_caps() -> gst::Caps {
         .build()
 }
 
+/// Any raw video in any memory, for the elements that never read pixels.
+pub fn any_video_caps() -> gst::Caps {
+    gst::Caps::builder_full()
+        .structure_with_any_features(gst::Structure::new_empty("video/x-raw"))
+        .build()
+}
+
+/// The always-present `src` and `sink` pad templates of an in-place filter.
+pub fn filter_pad_templates(caps: &gst::Caps) -> Vec<gst::PadTemplate> {
+    [
+        ("src", gst::PadDirection::Src),
+        ("sink", gst::PadDirection::Sink),
+    ]
+    .into_iter()
+    .map(|(name, dir)| {
+        gst::PadTemplate::new(name, dir, gst::PadPresence::Always, caps)
+            .expect("static pad template")
+    })
+    .collect()
+}
+
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register();
     edgedetect::register(plugin)?;

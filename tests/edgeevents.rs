@@ -588,9 +588,7 @@ fn unwritable_location_and_bad_url_are_clear_errors() {
 
 /// The plugin built beside the test binary and a private registry.
 fn plugin_env(cmd: &mut Command) -> &mut Command {
-    let plugin_dir = plugin_only_dir();
-    cmd.env("GST_PLUGIN_PATH", &plugin_dir)
-        .env("GST_REGISTRY", plugin_dir.join("events-test-registry.bin"))
+    gst_child_env(cmd, "events-test-registry.bin")
 }
 
 /// `gst-launch-1.0` reading constant detections (a generated model that

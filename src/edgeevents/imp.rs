@@ -476,29 +476,10 @@ impl ElementImpl for EdgeEvents {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            // Any raw video in any memory: only snapshots read pixels, and
-            // only in the formats of crate::supported_video_caps().
-            let caps = gst::Caps::builder_full()
-                .structure_with_any_features(gst::Structure::new_empty("video/x-raw"))
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("static pad template"),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("static pad template"),
-            ]
-        });
+        // Any raw video in any memory: only snapshots read pixels, and
+        // only in the formats of crate::supported_video_caps().
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| crate::filter_pad_templates(&crate::any_video_caps()));
         PAD_TEMPLATES.as_ref()
     }
 }

@@ -193,3 +193,26 @@ pub fn plugin_only_dir() -> PathBuf {
     })
     .clone()
 }
+
+/// Environment for a child `gst-launch-1.0` that must find this plugin's
+/// elements: the system plugins first, then [`plugin_only_dir`], on
+/// `GST_PLUGIN_SYSTEM_PATH`, with a private registry. Scanned last, our
+/// `edgedetect` wins over the one in Debian's gstreamer1.0-opencv (GStreamer
+/// keeps the last element registered under a name; `GST_PLUGIN_PATH` is
+/// scanned before the system folders).
+pub fn gst_child_env<'a>(cmd: &'a mut Command, registry: &str) -> &'a mut Command {
+    let dir = plugin_only_dir();
+    let system = Command::new("pkg-config")
+        .args(["--variable=pluginsdir", "gstreamer-1.0"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .expect("pkg-config --variable=pluginsdir gstreamer-1.0");
+    cmd.env_remove("GST_PLUGIN_PATH")
+        .env(
+            "GST_PLUGIN_SYSTEM_PATH",
+            format!("{system}:{}", dir.display()),
+        )
+        .env("GST_REGISTRY", dir.join(registry))
+}
