@@ -266,6 +266,21 @@ impl ObjectSubclass for EdgeDetect {
 }
 
 impl ObjectImpl for EdgeDetect {
+    fn constructed(&self) {
+        self.parent_constructed();
+        // GStreamer names instances after the GType (GstEdgeAIDetect, chosen
+        // so as not to clash with OpenCV's GstEdgeDetect): keep the element's
+        // own name in default instance names, `edgedetect0`, `edgedetect1`...
+        let obj = self.obj();
+        let name = obj.name();
+        if let Some(n) = name.strip_prefix("edgeaidetect")
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+        {
+            obj.set_property("name", format!("edgedetect{n}"));
+        }
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
