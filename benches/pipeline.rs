@@ -12,7 +12,8 @@
 //!    fast as possible through `edgedetect` into `fakesink`.
 //! 3. `pipeline`: `filesrc ! decodebin ! videoconvert ! edgedetect ! fakesink`
 //!    on the same N frames of vtest.avi, and `python`: the seed-style Python loop
-//!    (tools/python_loop_baseline.py: OpenCV decode, ONNX Runtime, NumPy).
+//!    (tools/python_loop_baseline.py: OpenCV decode, ONNX Runtime, NumPy);
+//!    `pipeline+queue` adds a `queue` after the decoder so decoding overlaps inference.
 //!
 //! YOLOX-nano, 2 threads everywhere.
 
@@ -136,18 +137,21 @@ fn main() {
         )
     };
     let whole = format!(
-        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=BGR ! identity eos-after={frames} ! \
+        "filesrc location={} ! decodebin ! videoconvert ! identity eos-after={frames} ! \
          edgedetect model={} threads={THREADS} conf-threshold=0.3 ! fakesink sync=false",
         video.display(),
         model.display()
     );
 
+    // The same with a queue after the decoder: decoding overlaps inference.
+    let whole_queued = whole.replace("! identity", "! queue max-size-buffers=4 ! identity");
     let names = [
         "inference",
         "plugin-I420",
         "plugin-BGR",
         "pipeline",
         "python",
+        "pipeline+queue",
     ];
     let mut fps: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for round in 0..rounds {
@@ -179,6 +183,7 @@ fn main() {
         let last = text.lines().last().unwrap_or("{}");
         let v: serde_json::Value = serde_json::from_str(last).expect("python JSON");
         fps[4].push(v["fps"].as_f64().expect("fps"));
+        fps[5].push(frames as f64 / run_to_eos(&whole_queued).as_secs_f64());
         eprintln!(
             "round {}: {}",
             round + 1,
@@ -213,6 +218,7 @@ fn main() {
         ("plugin-I420 / inference (target >= 0.95)", 1, 0),
         ("plugin-BGR / inference (target >= 0.95)", 2, 0),
         ("pipeline / python (target >= 1.2)", 3, 4),
+        ("pipeline+queue / python", 5, 4),
         ("pipeline / inference", 3, 0),
     ] {
         let r = ratio(a, b);

@@ -84,7 +84,7 @@ impl Source {
     /// any later frame can be.
     fn takes(&self, i: usize) -> (bool, bool) {
         let last = (self.count > 0).then(|| self.first + (self.count - 1) * self.step);
-        let take = i >= self.first && (i - self.first) % self.step == 0;
+        let take = i >= self.first && (i - self.first).is_multiple_of(self.step);
         let take = take && last.is_none_or(|l| i <= l);
         (take, last.is_none_or(|l| i < l))
     }

@@ -63,4 +63,16 @@ fi
 
 say "Building the plugin (cargo build --release)"
 cargo build --release --locked
-echo "Plugin: $(pwd)/target/release/libgstedgeai.so (GST_PLUGIN_PATH=$(pwd)/target/release)"
+# A folder with only the plugin: GST_PLUGIN_PATH is scanned recursively and
+# target/release also holds deps/libgstedgeai.so, a second copy.
+mkdir -p target/gst-plugins
+cp -f target/release/libgstedgeai.so target/gst-plugins/libgstedgeai.so
+# The environment that makes GStreamer find it. Our folder goes last on
+# GST_PLUGIN_SYSTEM_PATH, after the system plugins: GStreamer keeps the last
+# element registered under a name, so our `edgedetect` wins over the one of
+# Debian's gstreamer1.0-opencv when that is installed.
+cat > target/gst-plugins/env.sh <<ENV
+export GST_PLUGIN_SYSTEM_PATH="$(pkg-config --variable=pluginsdir gstreamer-1.0):$(pwd)/target/gst-plugins"
+unset GST_PLUGIN_PATH
+ENV
+echo "Plugin: $(pwd)/target/gst-plugins/libgstedgeai.so (to use it: . target/gst-plugins/env.sh)"

@@ -25,7 +25,7 @@ cargo clippy --release --all-targets --locked -- -D warnings
 echo "== Python tests (tools/tests)"
 .venv/bin/python -m pytest tools/tests -q
 echo "== cargo test"
-cargo test --release --locked -- --test-threads=2
+G_DEBUG=fatal_warnings cargo test --release --locked -- --test-threads=2
 
 echo "== meson build and install"
 rm -rf target/meson-build target/meson-destdir
@@ -34,7 +34,8 @@ meson compile -C target/meson-build >/dev/null
 meson install -C target/meson-build --destdir "$(pwd)/target/meson-destdir" >/dev/null
 installed=$(find target/meson-destdir -name libgstedgeai.so -path '*gstreamer-1.0*' | head -n 1)
 [ -n "$installed" ] || { echo "error: meson install put no libgstedgeai.so under */gstreamer-1.0/" >&2; exit 1; }
-GST_REGISTRY=target/meson-registry.bin GST_PLUGIN_PATH="$(dirname "$installed")" \
+GST_REGISTRY=target/meson-registry.bin \
+  GST_PLUGIN_SYSTEM_PATH="$(pkg-config --variable=pluginsdir gstreamer-1.0):$(dirname "$installed")" \
   gst-inspect-1.0 edgedetect | grep -q "Edge AI object detector" \
   || { echo "error: the meson-installed plugin does not provide our edgedetect" >&2; exit 1; }
 echo "meson: installed $installed and gst-inspect-1.0 finds edgedetect in it"

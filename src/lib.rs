@@ -6,22 +6,34 @@
 //! Elements (one folder each, `mod.rs` + `imp.rs`):
 //! - [`edgedetect`]: YOLO-family object detection with ONNX Runtime.
 //! - [`edgejson`]: writes what the pipeline saw as JSON Lines.
+//! - [`edgetrack`]: multi-object tracking, predicted boxes on skipped frames.
+//! - [`edgeoverlay`]: draws boxes, labels, track ids and live statistics on the video.
+//! - [`edgeevents`]: keeps tracks, counts and system events in SQLite, synced upstream.
 //! - [`thermalgate`]: sheds inference before the SoC throttles; reports the temperature.
 //!
 //! Plain modules that need no GStreamer, each with its own unit tests:
+//! - [`draw`]: boxes, dashed outlines, text and the statistics panel on raw frames.
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
+//! - [`events`]: the event store (SQLite), its writer and sync threads, snapshots.
+//! - [`runner`]: the supervisor logic of the `edgeai-run` binary (config, restart policy, stall, stats).
 //! - [`tracker`]: ByteTrack / SORT / IoU multi-object tracking, synthetic sequences, MOT metrics.
 //!
 //! [`meta`] is the one place where the plugin reads and writes buffer metadata.
 
 use gst::glib;
 
+pub mod draw;
 pub mod edgedetect;
+pub mod edgeevents;
 pub mod edgejson;
+pub mod edgeoverlay;
+pub mod edgetrack;
+pub mod events;
 pub mod inference;
 pub mod meta;
+pub mod runner;
 pub mod runtime;
 pub mod thermal;
 pub mod thermalgate;
@@ -44,10 +56,34 @@ pub fn supported_video_caps() -> gst::Caps {
         .build()
 }
 
+/// Any raw video in any memory, for the elements that never read pixels.
+pub fn any_video_caps() -> gst::Caps {
+    gst::Caps::builder_full()
+        .structure_with_any_features(gst::Structure::new_empty("video/x-raw"))
+        .build()
+}
+
+/// The always-present `src` and `sink` pad templates of an in-place filter.
+pub fn filter_pad_templates(caps: &gst::Caps) -> Vec<gst::PadTemplate> {
+    [
+        ("src", gst::PadDirection::Src),
+        ("sink", gst::PadDirection::Sink),
+    ]
+    .into_iter()
+    .map(|(name, dir)| {
+        gst::PadTemplate::new(name, dir, gst::PadPresence::Always, caps)
+            .expect("static pad template")
+    })
+    .collect()
+}
+
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register();
     edgedetect::register(plugin)?;
     edgejson::register(plugin)?;
+    edgetrack::register(plugin)?;
+    edgeoverlay::register(plugin)?;
+    edgeevents::register(plugin)?;
     thermalgate::register(plugin)?;
     Ok(())
 }

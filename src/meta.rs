@@ -133,7 +133,9 @@ pub struct Object {
     pub y2: f64,
     pub track_id: Option<u64>,
     pub tracking: Option<Tracking>,
-    /// The ROI meta's id, to find the meta again on the same buffer.
+    /// The ROI meta's id. Only unique when the producer numbers its metas
+    /// (GStreamer does not, and [`add_object`] leaves it at 0): find an
+    /// object again by its position in [`objects`] instead.
     pub roi_id: i32,
 }
 
@@ -212,7 +214,14 @@ fn tracking_structures(t: &Tracking) -> [gst::Structure; 2] {
 /// Returns the ROI meta's id.
 pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height: u32) -> i32 {
     let rect = roi_rect(obj, width, height);
+    // GStreamer leaves ROI ids at 0; number ours so each is unique on the buffer.
+    let id = buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|m| m.id())
+        .max()
+        .map_or(0, |m| m.saturating_add(1));
     let mut meta = VideoRegionOfInterestMeta::add(buffer, obj.label.as_str(), rect);
+    meta.set_id(id);
     meta.add_param(detection_structure(obj, width, height));
     if let Some(t) = &obj.tracking {
         for s in tracking_structures(t) {
@@ -223,7 +232,10 @@ pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height:
 }
 
 /// Writes tracking facts onto the existing ROI meta with id `roi_id`.
-/// Returns false when no such meta is on the buffer.
+/// Returns false when no such meta is on the buffer. ROI ids are only
+/// unique when the producer numbered its metas ([`add_object`] does; other
+/// producers may leave them all at 0): to write many objects use
+/// [`set_trackings`], which goes by position.
 pub fn set_tracking(buffer: &mut gst::BufferRef, roi_id: i32, t: &Tracking) -> bool {
     for mut meta in buffer.iter_meta_mut::<VideoRegionOfInterestMeta>() {
         if meta.id() == roi_id {
@@ -234,6 +246,36 @@ pub fn set_tracking(buffer: &mut gst::BufferRef, roi_id: i32, t: &Tracking) -> b
         }
     }
     false
+}
+
+/// Writes tracking facts onto many ROI metas in one pass over the buffer's
+/// metas. `tracks` maps the position of an object in the list [`objects`]
+/// returned for this buffer (metas not added or removed since) to its
+/// tracking facts; returns how many were written.
+///
+/// Positions, not ROI ids: GStreamer does not number ROI metas, and
+/// producers (ours included) leave `id` at 0, so ids do not tell objects
+/// apart.
+pub fn set_trackings(
+    buffer: &mut gst::BufferRef,
+    tracks: &std::collections::HashMap<usize, Tracking>,
+) -> usize {
+    if tracks.is_empty() {
+        return 0;
+    }
+    let mut written = 0;
+    for (i, mut meta) in buffer
+        .iter_meta_mut::<VideoRegionOfInterestMeta>()
+        .enumerate()
+    {
+        if let Some(t) = tracks.get(&i) {
+            for s in tracking_structures(t) {
+                meta.add_param(s);
+            }
+            written += 1;
+        }
+    }
+    written
 }
 
 /// Reads every ROI meta on the buffer as an object in frame pixels. Works on
@@ -331,6 +373,7 @@ mod tests {
         }
         let meta = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
         assert_eq!(meta.roi_type(), "person");
+        assert_eq!(meta.id(), 0);
         assert_eq!(meta.rect(), (77, 58, 307, 518));
         let d = meta.param("detection").unwrap();
         assert!((d.get::<f64>("x_min").unwrap() - 0.1).abs() < 1e-12);
@@ -374,12 +417,19 @@ mod tests {
     fn tracking_written_as_gvatrack_does() {
         init();
         let mut buf = gst::Buffer::with_size(16).unwrap();
+        let other = add_object(
+            buf.get_mut().unwrap(),
+            &Object::new("car", 2, 0.8, [50.0, 50.0, 60.0, 60.0]),
+            100,
+            100,
+        );
         let id = add_object(
             buf.get_mut().unwrap(),
             &Object::new("person", 0, 0.9, [0.0, 0.0, 10.0, 10.0]),
             100,
             100,
         );
+        assert_ne!(id, other, "ROI ids must be unique on a buffer");
         let t = Tracking {
             track_id: 7,
             age: 3,
@@ -388,14 +438,64 @@ mod tests {
             vy: -0.5,
         };
         assert!(set_tracking(buf.get_mut().unwrap(), id, &t));
-        let meta = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
+        let meta = buf
+            .iter_meta::<VideoRegionOfInterestMeta>()
+            .find(|m| m.id() == id)
+            .unwrap();
         assert_eq!(
             meta.param("object_id").unwrap().get::<i32>("id").unwrap(),
             7
         );
         let objs = objects(&buf, 100, 100);
-        assert_eq!(objs[0].track_id, Some(7));
-        assert_eq!(objs[0].tracking.as_ref().unwrap(), &t);
+        assert_eq!(objs[0].label, "car");
+        assert_eq!(objs[0].track_id, None);
+        assert_eq!(objs[1].track_id, Some(7));
+        assert_eq!(objs[1].tracking.as_ref().unwrap(), &t);
+    }
+
+    #[test]
+    fn set_trackings_writes_the_right_objects() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        for i in 0..5 {
+            let x = 10.0 * f64::from(i);
+            add_object(
+                buf.get_mut().unwrap(),
+                &Object::new("car", 2, 0.8, [x, 0.0, x + 5.0, 5.0]),
+                100,
+                100,
+            );
+        }
+        let t = |track_id| Tracking {
+            track_id,
+            age: 1,
+            tracked: true,
+            vx: 0.0,
+            vy: 0.0,
+        };
+        // Find the objects at x = 10 and x = 30 by position.
+        let before = objects(&buf, 100, 100);
+        let pos = |x: f64| before.iter().position(|o| o.x1 == x).unwrap();
+        let mut map = std::collections::HashMap::new();
+        map.insert(pos(10.0), t(11));
+        map.insert(pos(30.0), t(13));
+        map.insert(99, t(99));
+        assert_eq!(set_trackings(buf.get_mut().unwrap(), &map), 2);
+        let mut got: Vec<(f64, Option<u64>)> = objects(&buf, 100, 100)
+            .iter()
+            .map(|o| (o.x1, o.track_id))
+            .collect();
+        got.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert_eq!(
+            got,
+            vec![
+                (0.0, None),
+                (10.0, Some(11)),
+                (20.0, None),
+                (30.0, Some(13)),
+                (40.0, None)
+            ]
+        );
     }
 
     #[test]

@@ -352,19 +352,8 @@ fn bad_class_thresholds_warn_and_run() {
 /// Runs gst-launch-1.0 in a child process, since a process loads ONNX Runtime once.
 #[test]
 fn missing_onnx_runtime_is_an_error_not_a_crash() {
-    let plugin_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    assert!(
-        plugin_dir.join("libgstedgeai.so").exists(),
-        "no plugin in {}",
-        plugin_dir.display()
-    );
-    let out = std::process::Command::new("gst-launch-1.0")
+    let mut cmd = std::process::Command::new("gst-launch-1.0");
+    let out = gst_child_env(&mut cmd, "test-registry.bin")
         .args([
             "videotestsrc",
             "num-buffers=1",
@@ -374,8 +363,6 @@ fn missing_onnx_runtime_is_an_error_not_a_crash() {
             "!",
             "fakesink",
         ])
-        .env("GST_PLUGIN_PATH", &plugin_dir)
-        .env("GST_REGISTRY", plugin_dir.join("test-registry.bin"))
         .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
         .env("HOME", "/nonexistent")
         .env("XDG_DATA_HOME", "/nonexistent")

@@ -260,12 +260,27 @@ impl EdgeDetect {
 
 #[glib::object_subclass]
 impl ObjectSubclass for EdgeDetect {
-    const NAME: &'static str = "GstEdgeDetect";
+    const NAME: &'static str = "GstEdgeAIDetect";
     type Type = super::EdgeDetect;
     type ParentType = gst_base::BaseTransform;
 }
 
 impl ObjectImpl for EdgeDetect {
+    fn constructed(&self) {
+        self.parent_constructed();
+        // GStreamer names instances after the GType (GstEdgeAIDetect, chosen
+        // so as not to clash with OpenCV's GstEdgeDetect): keep the element's
+        // own name in default instance names, `edgedetect0`, `edgedetect1`...
+        let obj = self.obj();
+        let name = obj.name();
+        if let Some(n) = name.strip_prefix("edgeaidetect")
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+        {
+            obj.set_property("name", format!("edgedetect{n}"));
+        }
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
@@ -470,25 +485,8 @@ impl ElementImpl for EdgeDetect {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = crate::supported_video_caps();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("static pad template"),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("static pad template"),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| crate::filter_pad_templates(&crate::supported_video_caps()));
         PAD_TEMPLATES.as_ref()
     }
 }

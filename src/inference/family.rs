@@ -17,7 +17,8 @@ fn meta<'a>(metadata: &'a [(String, String)], key: &str) -> Option<&'a str> {
 /// Whether the metadata looks like an Ultralytics export (YOLOv5 writes
 /// `stride` + `names`; YOLOv8 and later also `author`, `task`, `imgsz`...).
 pub fn is_ultralytics(metadata: &[(String, String)]) -> bool {
-    let mentions = |key| meta(metadata, key).is_some_and(|v| v.to_ascii_lowercase().contains("ultralytics"));
+    let mentions =
+        |key| meta(metadata, key).is_some_and(|v| v.to_ascii_lowercase().contains("ultralytics"));
     mentions("author")
         || mentions("description")
         || (meta(metadata, "names").is_some() && meta(metadata, "stride").is_some())
@@ -90,7 +91,9 @@ pub fn detect_family(
         (None, Some(6)) => {
             return Ok((
                 ModelFamily::End2End,
-                format!("output {output_shape:?} is [1, K, 6] with dynamic K: end-to-end boxes{tip}"),
+                format!(
+                    "output {output_shape:?} is [1, K, 6] with dynamic K: end-to-end boxes{tip}"
+                ),
             ));
         }
         (Some(a), None) if a >= 5 => {
@@ -111,11 +114,12 @@ pub fn detect_family(
         }
     };
 
-    if b == 6 && (1..=MAX_END2END_DETECTIONS).contains(&a) && (e2e_meta || (a != g && a != 3 * g))
-    {
+    if b == 6 && (1..=MAX_END2END_DETECTIONS).contains(&a) && (e2e_meta || (a != g && a != 3 * g)) {
         return Ok((
             ModelFamily::End2End,
-            format!("output {output_shape:?} is [1, K={a}, 6]: end-to-end boxes (x1,y1,x2,y2,score,class){tip}"),
+            format!(
+                "output {output_shape:?} is [1, K={a}, 6]: end-to-end boxes (x1,y1,x2,y2,score,class){tip}"
+            ),
         ));
     }
     if g > 0 && b == g && a >= 5 {
@@ -199,7 +203,7 @@ pub fn preprocess_for(family: ModelFamily, w: usize, h: usize) -> LetterboxSpec 
 /// Largest class id accepted by [`parse_ultralytics_names`].
 const MAX_CLASS_ID: usize = 100_000;
 
-/// Parses Ultralytics "names" metadata: a Python dict literal like "{0: 'person', 1: 'bicycle', ...}" (may contain quotes inside with double quotes) into a Vec<String> indexed by id.
+/// Parses Ultralytics "names" metadata: a Python dict literal like "{0: 'person', 1: 'bicycle', ...}" (may contain quotes inside with double quotes) into a `Vec<String>` indexed by id.
 ///
 /// Also accepts quoted keys (`{"0": "person"}`, JSON style) and a list
 /// literal (`['person', 'bicycle']`). Python string escapes are decoded. Ids
@@ -372,5 +376,203 @@ impl Parser {
             v = v.checked_mul(16)? + self.next()?.to_digit(16)?;
         }
         char::from_u32(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn family(shape: &[i64], w: usize, h: usize, m: &[(String, String)]) -> ModelFamily {
+        match detect_family(shape, w, h, m) {
+            Ok((f, reason)) => {
+                assert!(!reason.is_empty());
+                f
+            }
+            Err(e) => panic!("{shape:?}: {e}"),
+        }
+    }
+
+    fn ultralytics_meta() -> Vec<(String, String)> {
+        meta(&[
+            ("author", "Ultralytics"),
+            ("task", "detect"),
+            ("stride", "32"),
+            ("imgsz", "[640, 640]"),
+            ("names", "{0: 'person', 1: 'bicycle', 2: 'car'}"),
+        ])
+    }
+
+    #[test]
+    fn families_from_shapes() {
+        let none = meta(&[]);
+        assert_eq!(family(&[1, 3549, 85], 416, 416, &none), ModelFamily::Yolox);
+        assert_eq!(
+            family(&[1, 10647, 85], 416, 416, &none),
+            ModelFamily::Yolov5
+        );
+        assert_eq!(family(&[1, 84, 8400], 640, 640, &none), ModelFamily::Yolov8);
+        assert_eq!(family(&[1, 8400, 84], 640, 640, &none), ModelFamily::Yolov8);
+        assert_eq!(family(&[1, 300, 6], 640, 640, &none), ModelFamily::End2End);
+        assert_eq!(family(&[1, 100, 6], 416, 416, &none), ModelFamily::End2End);
+        assert_eq!(
+            family(&[1, 25200, 85], 640, 640, &none),
+            ModelFamily::Yolov5
+        );
+        // Non-square input: 640x384 has 5040 cells.
+        assert_eq!(family(&[1, 84, 5040], 640, 384, &none), ModelFamily::Yolov8);
+        // Dynamic batch.
+        assert_eq!(family(&[-1, 3549, 85], 416, 416, &none), ModelFamily::Yolox);
+        // Dynamic anchors.
+        assert_eq!(family(&[1, 84, -1], 640, 640, &none), ModelFamily::Yolov8);
+        assert_eq!(family(&[1, -1, 6], 640, 640, &none), ModelFamily::End2End);
+    }
+
+    #[test]
+    fn ambiguous_cases_use_metadata() {
+        let none = meta(&[]);
+        // [1, 3549, 85] at 416: YOLOX 80 classes or transposed YOLOv8 81.
+        assert_eq!(family(&[1, 3549, 85], 416, 416, &none), ModelFamily::Yolox);
+        assert_eq!(
+            family(&[1, 3549, 85], 416, 416, &ultralytics_meta()),
+            ModelFamily::Yolov8
+        );
+        // Class count in `names` decides: 3 classes -> 7 = 4 + 3 is YOLOv8,
+        // 8 = 5 + 3 is YOLOX-like.
+        let names = meta(&[("names", "{0: 'a', 1: 'b', 2: 'c'}")]);
+        assert_eq!(family(&[1, 3549, 7], 416, 416, &names), ModelFamily::Yolov8);
+        assert_eq!(family(&[1, 3549, 8], 416, 416, &names), ModelFamily::Yolox);
+        // Without hints, other widths default to YOLOX.
+        assert_eq!(family(&[1, 3549, 8], 416, 416, &none), ModelFamily::Yolox);
+        // Width 5 cannot have objectness + a class.
+        assert_eq!(family(&[1, 3549, 5], 416, 416, &none), ModelFamily::Yolov8);
+        // [1, G, 6] with a small grid: YOLOX with 1 class unless metadata
+        // says end-to-end. 160x160 has 525 cells.
+        assert_eq!(family(&[1, 525, 6], 160, 160, &none), ModelFamily::Yolox);
+        let e2e = meta(&[("end2end", "True")]);
+        assert_eq!(family(&[1, 525, 6], 160, 160, &e2e), ModelFamily::End2End);
+        assert!(is_ultralytics(&ultralytics_meta()));
+        assert!(is_ultralytics(&meta(&[
+            ("names", "{0: 'a'}"),
+            ("stride", "32")
+        ])));
+        assert!(!is_ultralytics(&none));
+    }
+
+    #[test]
+    fn unsupported_shapes_are_errors() {
+        let none = meta(&[]);
+        let e = detect_family(&[1, 10, 10], 416, 416, &none).unwrap_err();
+        assert!(
+            e.contains("[1, 10, 10]") && e.contains("YOLOX [1, 3549, 5+C]"),
+            "{e}"
+        );
+        assert!(
+            e.contains("[1, 4+C, 3549]") && e.contains("YOLOv5 [1, 10647, 5+C]"),
+            "{e}"
+        );
+        let e = detect_family(&[1, 3, 416, 416], 416, 416, &none).unwrap_err();
+        assert!(e.contains("[1, 3, 416, 416]"), "{e}");
+        let e = detect_family(&[2, 3549, 85], 416, 416, &none).unwrap_err();
+        assert!(e.contains("[2, 3549, 85]"), "{e}");
+        let e = detect_family(&[1, -1, 85], 416, 416, &none).unwrap_err();
+        assert!(e.contains("dynamic"), "{e}");
+        // 1001 rows of 6 is not end-to-end.
+        assert!(detect_family(&[1, 1001, 6], 416, 416, &none).is_err());
+        let seg = meta(&[("author", "Ultralytics"), ("task", "segment")]);
+        let e = detect_family(&[1, 116, 8400], 640, 640, &seg).unwrap_err();
+        assert!(e.contains("segment"), "{e}");
+        // Degenerate input size.
+        assert!(detect_family(&[1, 84, 8400], 0, 0, &none).is_err());
+    }
+
+    #[test]
+    fn preprocess_per_family() {
+        assert_eq!(
+            preprocess_for(ModelFamily::Yolox, 416, 416),
+            LetterboxSpec::yolox(416, 416)
+        );
+        for f in [
+            ModelFamily::Yolov5,
+            ModelFamily::Yolov8,
+            ModelFamily::End2End,
+        ] {
+            assert_eq!(
+                preprocess_for(f, 640, 480),
+                LetterboxSpec::ultralytics(640, 480)
+            );
+        }
+    }
+
+    #[test]
+    fn parses_names() {
+        assert_eq!(
+            parse_ultralytics_names("{0: 'person', 1: 'bicycle', 2: 'traffic light'}"),
+            Some(vec![
+                "person".into(),
+                "bicycle".into(),
+                "traffic light".into()
+            ])
+        );
+        // Python repr switches to double quotes around a single quote.
+        assert_eq!(
+            parse_ultralytics_names(
+                r#"{0: "man's bag", 1: 'say "hi"', 2: 'it\'s', 3: 'back\\slash'}"#
+            ),
+            Some(vec![
+                "man's bag".into(),
+                "say \"hi\"".into(),
+                "it's".into(),
+                "back\\slash".into()
+            ])
+        );
+        // JSON-style keys, whitespace, trailing comma, unicode escape.
+        assert_eq!(
+            parse_ultralytics_names("  {\"1\": \"b\",\n \"0\": \"caf\\u00e9\", }  "),
+            Some(vec!["café".into(), "b".into()])
+        );
+        // Gaps are filled with the id.
+        assert_eq!(
+            parse_ultralytics_names("{0: 'a', 2: 'c'}"),
+            Some(vec!["a".into(), "1".into(), "c".into()])
+        );
+        assert_eq!(
+            parse_ultralytics_names("['x', \"y\"]"),
+            Some(vec!["x".into(), "y".into()])
+        );
+        assert_eq!(parse_ultralytics_names("{}"), Some(vec![]));
+        assert_eq!(parse_ultralytics_names("[]"), Some(vec![]));
+        for bad in [
+            "",
+            "person",
+            "{0: 'a'",
+            "{0 'a'}",
+            "{-1: 'a'}",
+            "{0: 'a'} x",
+            "{0: a}",
+            "{999999999: 'a'}",
+            "{0: 'unterminated}",
+            "['a' 'b']",
+        ] {
+            assert_eq!(parse_ultralytics_names(bad), None, "{bad:?}");
+        }
+        // Full COCO names as written by Ultralytics parse to 80 entries.
+        let coco: String = format!(
+            "{{{}}}",
+            (0..80)
+                .map(|i| format!("{i}: 'class {i}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let names = parse_ultralytics_names(&coco).expect("coco");
+        assert_eq!(names.len(), 80);
+        assert_eq!(names[79], "class 79");
     }
 }

@@ -2,10 +2,10 @@
 //!
 //! * [`preprocess`]: letterbox a raw frame (packed RGB/BGR[A/x], NV12, I420)
 //!   into the NCHW `f32` input tensor ([`letterbox_into`], [`Preprocessor`]).
-//! * [`decode`]: turn the raw first output of a YOLOX, YOLOv5, YOLOv8/11 or
+//! * [`decode`](mod@decode): turn the raw first output of a YOLOX, YOLOv5, YOLOv8/11 or
 //!   end-to-end (YOLOv10/YOLO26) model into candidate [`Detection`]s in
 //!   network-input pixels.
-//! * [`nms`]: greedy non-maximum suppression.
+//! * [`nms`](mod@nms): greedy non-maximum suppression.
 //! * [`family`]: guess the [`ModelFamily`] from the output shape and ONNX
 //!   metadata, parse Ultralytics class names.
 //!

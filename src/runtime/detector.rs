@@ -11,8 +11,8 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::inference::{
-    DecodeParams, Detection, FrameView, Letterbox, LetterboxSpec, ModelFamily, decode,
-    detect_family, letterbox_into, nms, num_classes, parse_ultralytics_names, preprocess_for,
+    DecodeParams, Detection, FrameView, Letterbox, LetterboxSpec, ModelFamily, Preprocessor,
+    decode, detect_family, nms, num_classes_for_input, parse_ultralytics_names, preprocess_for,
 };
 
 use super::loader;
@@ -142,6 +142,7 @@ pub struct Detector {
     family: ModelFamily,
     family_reason: String,
     spec: LetterboxSpec,
+    preprocessor: Preprocessor,
     input_width: usize,
     input_height: usize,
     output_shape: Vec<i64>,
@@ -355,7 +356,8 @@ impl Detector {
             })?,
         };
         let static_shape: Vec<usize> = output_shape.iter().map(|&d| d.max(1) as usize).collect();
-        let num_classes = num_classes(family, &static_shape).unwrap_or(0);
+        let num_classes =
+            num_classes_for_input(family, &static_shape, input_width, input_height).unwrap_or(0);
         let labels = metadata
             .iter()
             .find(|(k, _)| k == "names")
@@ -367,6 +369,7 @@ impl Detector {
             family,
             family_reason,
             spec: preprocess_for(family, input_width, input_height),
+            preprocessor: Preprocessor::new(),
             input_width,
             input_height,
             output_shape,
@@ -417,7 +420,9 @@ impl Detector {
 
     /// Pre-processes `frame` into the input tensor; returns the letterbox mapping.
     pub fn preprocess(&mut self, frame: &FrameView) -> Result<Letterbox, String> {
-        letterbox_into(frame, &self.spec, &mut self.input).map_err(|e| e.to_string())
+        self.preprocessor
+            .run(frame, &self.spec, &mut self.input)
+            .map_err(|e| e.to_string())
     }
 
     /// The input tensor as [`Detector::preprocess`] left it: NCHW, `3 x H x W`

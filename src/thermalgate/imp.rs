@@ -716,28 +716,9 @@ impl ElementImpl for ThermalGate {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            // Pixels are never read: any raw video, in any memory.
-            let caps = gst::Caps::builder_full()
-                .structure_with_any_features(gst::Structure::new_empty("video/x-raw"))
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("static pad template"),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("static pad template"),
-            ]
-        });
+        // Pixels are never read: any raw video, in any memory.
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| crate::filter_pad_templates(&crate::any_video_caps()));
         PAD_TEMPLATES.as_ref()
     }
 }

@@ -346,6 +346,17 @@ impl Tracker {
         self.first_frame = true;
     }
 
+    /// Change of image scale, e.g. after a change of resolution: every
+    /// track's state is multiplied by `sx` horizontally and `sy` vertically
+    /// (boxes, velocities, Kalman covariance), so tracks keep their ids and
+    /// match the detections of the new frame size. Ignored unless both
+    /// scales are finite and positive.
+    pub fn rescale(&mut self, sx: f32, sy: f32) {
+        for t in &mut self.tracks {
+            t.rescale(sx, sy);
+        }
+    }
+
     /// Number of activated tracks still alive (tracked or lost within the
     /// buffer); unconfirmed candidates are not counted.
     pub fn live_tracks(&self) -> usize {

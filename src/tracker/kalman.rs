@@ -57,6 +57,25 @@ impl KalmanState {
     pub fn is_finite(&self) -> bool {
         self.mean.iter().all(|v| v.is_finite()) && (0..8).all(|i| self.cov[(i, i)].is_finite())
     }
+
+    /// Change of image scale: x coordinates are multiplied by `sx`, y
+    /// coordinates by `sy` (e.g. after a change of resolution). With
+    /// `D = diag(sx, sy, sx/sy, sy, sx, sy, sx/sy, sy)` the state becomes
+    /// `x ← D x`, `P ← D P D` (the aspect ratio `w/h` scales by `sx/sy`).
+    /// Scales that are not finite and positive leave the state unchanged.
+    pub fn rescale(&mut self, sx: f64, sy: f64) {
+        if !(sx.is_finite() && sy.is_finite() && sx > 0.0 && sy > 0.0) {
+            return;
+        }
+        let a = sx / sy;
+        let d = [sx, sy, a, sy, sx, sy, a, sy];
+        for i in 0..8 {
+            self.mean[i] *= d[i];
+            for j in 0..8 {
+                self.cov[(i, j)] *= d[i] * d[j];
+            }
+        }
+    }
 }
 
 /// Why a measurement update was rejected (the state is left unchanged).
@@ -305,6 +324,43 @@ mod tests {
         }
         assert!(close(s.mean[4], 4.0, 0.05), "{}", s.mean[4]);
         assert!(close(s.mean[5], -2.0, 0.05), "{}", s.mean[5]);
+    }
+
+    #[test]
+    fn rescale_scales_mean_and_covariance() {
+        let kf = KalmanFilter::default();
+        let mut s = kf.initiate([100.0, 50.0, 0.5, 100.0]);
+        s.mean[4] = 3.0;
+        s.mean[5] = -2.0;
+        kf.predict(&mut s);
+        let before = s;
+        // Twice as wide, 1.5 times as high.
+        s.rescale(2.0, 1.5);
+        // cx 103 -> 206, cy 48 -> 72, a 0.5 -> 0.5 * 2 / 1.5, h 100 -> 150.
+        assert!(close(s.mean[0], 206.0, 1e-12));
+        assert!(close(s.mean[1], 72.0, 1e-12));
+        assert!(close(s.mean[2], 0.5 * 2.0 / 1.5, 1e-12));
+        assert!(close(s.mean[3], 150.0, 1e-12));
+        assert!(close(s.mean[4], 6.0, 1e-12));
+        assert!(close(s.mean[5], -3.0, 1e-12));
+        // P_xx 164.0625 * 4, P_xv 39.0625 * 4, P_yy 164.0625 * 2.25.
+        assert!(close(s.cov[(0, 0)], 656.25, 1e-9));
+        assert!(close(s.cov[(0, 4)], 156.25, 1e-9));
+        assert!(close(s.cov[(4, 0)], 156.25, 1e-9));
+        assert!(close(s.cov[(1, 1)], 369.140625, 1e-9));
+        assert!(close(s.cov[(3, 7)], 39.0625 * 2.25, 1e-9));
+        // The box in pixels: width a*h = 0.5*100*2 = 100 -> 2 * 50.
+        assert!(close(
+            s.mean[2] * s.mean[3],
+            2.0 * before.mean[2] * before.mean[3],
+            1e-9
+        ));
+        // Bad scales are ignored.
+        let keep = s;
+        s.rescale(f64::NAN, 1.0);
+        s.rescale(0.0, 1.0);
+        s.rescale(1.0, -2.0);
+        assert_eq!(s, keep);
     }
 
     #[test]

@@ -74,12 +74,20 @@
 //! and occluding objects, objects leaving and re-entering, manoeuvres,
 //! detector noise, misses, clutter and low-score occluded detections), and
 //! [`metrics`] computes CLEAR-MOT MOTA, ID switches and IDF1.
+//!
+//! # Streams
+//!
+//! [`timeline`] maps a stream's timestamps and frame rate onto tracker
+//! frames (missed frames, gaps longer than the track buffer, the track
+//! buffer at the stream's frame rate); [`Tracker::rescale`] follows a change
+//! of resolution. The `edgetrack` element is built on these.
 
 pub mod assignment;
 pub mod bytetrack;
 pub mod kalman;
 pub mod metrics;
 pub mod synth;
+pub mod timeline;
 pub mod track;
 
 pub use assignment::{Assignment, Bbox, CostMatrix, iou, linear_assignment};

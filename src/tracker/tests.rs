@@ -294,6 +294,30 @@ fn reset_and_end_all() {
 }
 
 #[test]
+fn rescale_keeps_ids_across_a_resolution_change() {
+    for algo in ALGOS {
+        let mut t = Tracker::new(cfg(algo));
+        for k in 0..10 {
+            t.update(&[det(moved(A, 4.0 * k as f32, 0.0), 0.9, 0, 0)]);
+        }
+        // The frame doubles in width and height: without rescaling the
+        // detection at twice the coordinates would not overlap the track.
+        let next = moved(A, 40.0, 0.0);
+        let doubled = [next[0] * 2.0, next[1] * 2.0, next[2] * 2.0, next[3] * 2.0];
+        let mut unscaled = t.clone();
+        assert!(unscaled.update(&[det(doubled, 0.9, 0, 0)]).is_empty());
+        t.rescale(2.0, 2.0);
+        let out = t.update(&[det(doubled, 0.9, 0, 0)]);
+        assert_eq!(out.len(), 1, "{algo:?}");
+        assert_eq!(out[0].track_id, 1);
+        if algo != Algorithm::Iou {
+            // 4 px/frame became 8 px/frame.
+            assert!((out[0].vx - 8.0).abs() < 0.5, "{algo:?} vx {}", out[0].vx);
+        }
+    }
+}
+
+#[test]
 fn set_config_keeps_tracks() {
     let mut t = Tracker::new(TrackerConfig::default());
     t.update(&[det(A, 0.9, 0, 0)]);

@@ -158,6 +158,29 @@ impl Track {
         }
     }
 
+    /// Change of image scale (x by `sx`, y by `sy`): the motion state, the
+    /// last detection and the reported velocity are scaled. Scales that are
+    /// not finite and positive are ignored.
+    pub fn rescale(&mut self, sx: f32, sy: f32) {
+        if !(sx.is_finite() && sy.is_finite() && sx > 0.0 && sy > 0.0) {
+            return;
+        }
+        let scale = |b: &mut Bbox| {
+            b[0] *= sx;
+            b[1] *= sy;
+            b[2] *= sx;
+            b[3] *= sy;
+        };
+        match &mut self.motion {
+            Motion::Kalman(s) => s.rescale(f64::from(sx), f64::from(sy)),
+            Motion::Static { bbox, velocity } => {
+                scale(bbox);
+                *velocity = (velocity.0 * sx, velocity.1 * sy);
+            }
+        }
+        scale(&mut self.last_det);
+    }
+
     /// True when the track has a public id.
     pub fn is_activated(&self) -> bool {
         self.id.is_some()
@@ -255,6 +278,22 @@ mod tests {
         t.lifecycle = Lifecycle::Lost;
         t.update([2.0, 0.0, 12.0, 20.0], 0.8, 1, 0, &kf);
         assert_eq!(t.lifecycle, Lifecycle::Tracked);
+    }
+
+    #[test]
+    fn rescale_scales_box_and_velocity() {
+        let kf = KalmanFilter::default();
+        let mut t = Track::new([10.0, 20.0, 40.0, 80.0], 0.9, 0, 0, Some(&kf));
+        t.rescale(2.0, 0.5);
+        assert_eq!(t.bbox(), [20.0, 10.0, 80.0, 40.0]);
+        assert_eq!(t.last_det, [20.0, 10.0, 80.0, 40.0]);
+        let mut s = Track::new([10.0, 20.0, 40.0, 80.0], 0.9, 0, 0, None);
+        s.update([12.0, 21.0, 42.0, 81.0], 0.9, 0, 0, &kf);
+        s.rescale(2.0, 0.5);
+        assert_eq!(s.bbox(), [24.0, 10.5, 84.0, 40.5]);
+        assert_eq!(s.velocity(), (4.0, 0.5));
+        s.rescale(f32::NAN, 1.0);
+        assert_eq!(s.bbox(), [24.0, 10.5, 84.0, 40.5]);
     }
 
     #[test]

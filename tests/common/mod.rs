@@ -172,3 +172,47 @@ pub fn as_box(v: &serde_json::Value) -> Vec<f64> {
         .map(|x| x.as_f64().expect("number"))
         .collect()
 }
+
+/// A folder holding only a copy of the built plugin, for child
+/// `gst-launch-1.0` processes. `GST_PLUGIN_PATH` is scanned recursively, and
+/// target/release also holds `deps/libgstedgeai.so`: two copies of one plugin
+/// in a scan make GLib refuse to register its types a second time.
+pub fn plugin_only_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let built = std::env::current_exe()
+            .expect("test binary path")
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/release")
+            .join("libgstedgeai.so");
+        assert!(built.exists(), "no plugin at {}", built.display());
+        let dir = temp_dir("gst-plugin");
+        std::fs::copy(&built, dir.join("libgstedgeai.so")).expect("copy the plugin");
+        dir
+    })
+    .clone()
+}
+
+/// Environment for a child `gst-launch-1.0` that must find this plugin's
+/// elements: the system plugins first, then [`plugin_only_dir`], on
+/// `GST_PLUGIN_SYSTEM_PATH`, with a private registry. Scanned last, our
+/// `edgedetect` wins over the one in Debian's gstreamer1.0-opencv (GStreamer
+/// keeps the last element registered under a name; `GST_PLUGIN_PATH` is
+/// scanned before the system folders).
+pub fn gst_child_env<'a>(cmd: &'a mut Command, registry: &str) -> &'a mut Command {
+    let dir = plugin_only_dir();
+    let system = Command::new("pkg-config")
+        .args(["--variable=pluginsdir", "gstreamer-1.0"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .expect("pkg-config --variable=pluginsdir gstreamer-1.0");
+    cmd.env_remove("GST_PLUGIN_PATH")
+        .env(
+            "GST_PLUGIN_SYSTEM_PATH",
+            format!("{system}:{}", dir.display()),
+        )
+        .env("GST_REGISTRY", dir.join(registry))
+}
