@@ -416,6 +416,8 @@ def measure_speed(cands, tensors, args, rounds):
             c.error = f"ONNX Runtime cannot load it: {e}".splitlines()[0][:200]
     frames = [np.ascontiguousarray(tensors[i:i + 1]) for i in range(min(8, len(tensors)))]
     base = next(((c, s, n) for c, s, n in live if c.name == "fp32"), None)
+    if base is None:
+        die("ONNX Runtime cannot load the FP32 model itself: " + cands[0].error)
     others = [x for x in live if x[0].name != "fp32"]
     for _, s, name in live:  # warm-up
         for x in frames[:2]:
