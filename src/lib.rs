@@ -56,6 +56,24 @@ pub fn supported_video_caps() -> gst::Caps {
         .build()
 }
 
+/// The pre-processing layout of a raw video format, for the formats of
+/// [`supported_video_caps`].
+pub fn pixel_layout(format: gst_video::VideoFormat) -> Option<inference::PixelLayout> {
+    use gst_video::VideoFormat as F;
+    use inference::PixelLayout as L;
+    Some(match format {
+        F::Rgb => L::Rgb,
+        F::Bgr => L::Bgr,
+        F::Rgba => L::Rgba,
+        F::Bgra => L::Bgra,
+        F::Rgbx => L::Rgbx,
+        F::Bgrx => L::Bgrx,
+        F::Nv12 => L::Nv12,
+        F::I420 => L::I420,
+        _ => return None,
+    })
+}
+
 /// Any raw video in any memory, for the elements that never read pixels.
 pub fn any_video_caps() -> gst::Caps {
     gst::Caps::builder_full()

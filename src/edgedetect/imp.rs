@@ -10,7 +10,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use super::{ModelFormat, Provider};
-use crate::inference::{FrameView, ModelFamily, PixelLayout, Plane};
+use crate::inference::{FrameView, ModelFamily, Plane};
 use crate::meta;
 use crate::runtime::{self, Detector, DetectorConfig, LoadError, PostParams};
 
@@ -91,21 +91,6 @@ pub struct EdgeDetect {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     stats: Mutex<Stats>,
-}
-
-fn layout_of(format: gst_video::VideoFormat) -> Option<PixelLayout> {
-    use gst_video::VideoFormat as F;
-    Some(match format {
-        F::Rgb => PixelLayout::Rgb,
-        F::Bgr => PixelLayout::Bgr,
-        F::Rgba => PixelLayout::Rgba,
-        F::Bgra => PixelLayout::Bgra,
-        F::Rgbx => PixelLayout::Rgbx,
-        F::Bgrx => PixelLayout::Bgrx,
-        F::Nv12 => PixelLayout::Nv12,
-        F::I420 => PixelLayout::I420,
-        _ => return None,
-    })
 }
 
 fn family_of(format: ModelFormat) -> Option<ModelFamily> {
@@ -214,7 +199,7 @@ impl EdgeDetect {
     ) -> Result<(Vec<meta::Object>, f64), String> {
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info)
             .map_err(|e| format!("cannot map the video frame: {e}"))?;
-        let layout = layout_of(frame.format())
+        let layout = crate::pixel_layout(frame.format())
             .ok_or_else(|| format!("unsupported format {:?}", frame.format()))?;
         let strides = frame.plane_stride();
         let mut planes = Vec::with_capacity(frame.n_planes() as usize);

@@ -119,21 +119,6 @@ pub struct EdgeEvents {
     state: Mutex<Option<State>>,
 }
 
-fn layout_of(format: gst_video::VideoFormat) -> Option<PixelLayout> {
-    use gst_video::VideoFormat as F;
-    Some(match format {
-        F::Rgb => PixelLayout::Rgb,
-        F::Bgr => PixelLayout::Bgr,
-        F::Rgba => PixelLayout::Rgba,
-        F::Bgra => PixelLayout::Bgra,
-        F::Rgbx => PixelLayout::Rgbx,
-        F::Bgrx => PixelLayout::Bgrx,
-        F::Nv12 => PixelLayout::Nv12,
-        F::I420 => PixelLayout::I420,
-        _ => return None,
-    })
-}
-
 fn yuv_of(info: &gst_video::VideoInfo) -> YuvConversion {
     let c = info.colorimetry();
     YuvConversion {
@@ -644,7 +629,7 @@ impl BaseTransformImpl for EdgeEvents {
         let system_memory = incaps
             .features(0)
             .is_none_or(|f| f.contains(gst::CAPS_FEATURE_MEMORY_SYSTEM_MEMORY));
-        let layout = layout_of(info.format()).filter(|_| system_memory);
+        let layout = crate::pixel_layout(info.format()).filter(|_| system_memory);
         let mut warn = None;
         if let Some(state) = lock(&self.state).as_mut() {
             state.width = info.width();

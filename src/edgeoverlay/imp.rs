@@ -87,21 +87,6 @@ pub struct EdgeOverlay {
     state: Mutex<Option<State>>,
 }
 
-fn layout_of(format: gst_video::VideoFormat) -> Option<PixelLayout> {
-    use gst_video::VideoFormat as F;
-    Some(match format {
-        F::Rgb => PixelLayout::Rgb,
-        F::Bgr => PixelLayout::Bgr,
-        F::Rgba => PixelLayout::Rgba,
-        F::Bgra => PixelLayout::Bgra,
-        F::Rgbx => PixelLayout::Rgbx,
-        F::Bgrx => PixelLayout::Bgrx,
-        F::Nv12 => PixelLayout::Nv12,
-        F::I420 => PixelLayout::I420,
-        _ => return None,
-    })
-}
-
 /// The caps' YUV matrix and range: BT.709 when the caps say so, else BT.601
 /// (what `videoconvert` assumes for SD sizes); full range only when the caps
 /// say `0_255`.
@@ -292,7 +277,7 @@ impl BaseTransformImpl for EdgeOverlay {
     fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
         let info = gst_video::VideoInfo::from_caps(incaps)
             .map_err(|_| gst::loggable_error!(CAT, "cannot parse caps {incaps}"))?;
-        let layout = layout_of(info.format())
+        let layout = crate::pixel_layout(info.format())
             .ok_or_else(|| gst::loggable_error!(CAT, "unsupported format {:?}", info.format()))?;
         let yuv = yuv_of(&info);
         gst::debug!(CAT, imp = self, "caps {incaps}, YUV {yuv:?}");
