@@ -26,18 +26,25 @@ Steps (docs/quantization.md has the details and measured results):
    keep_io_types). Keeping parts in FP32 never makes a variant faster, so the FP32-part
    variants are built only for INT8 variants that reach --screen times FP32's speed in a
    first, single round (--no-screen builds them all).
-4. Speed: ONNX Runtime sessions as edgedetect makes them (all graph optimisations, the
-   given intra-op threads, one inter-op thread), measured in rounds; in each round every
-   candidate runs in alternating blocks with FP32 (FP32, candidate, FP32, candidate) and
-   its ratio to FP32 is taken from those blocks; the median over rounds is reported (the
-   machine may be shared and noisy).
-5. Accuracy (with --eval): every candidate's detections, from the plugin's own
+4. Accuracy (with --eval): every candidate's detections, from the plugin's own
    Detector::detect (pre-processing, decoding, NMS as edgedetect does them), against the
    FP32 model's detections over --ref-conf as the reference: COCO-style mAP@0.5 and
-   mAP@0.5:0.95 (tools/detection_map.py).
-6. The fastest candidate that is at least --min-gain faster than FP32 and loses at most
-   --max-loss points of mAP@0.5 is copied to OUT/chosen.onnx; otherwise the tool says that
-   FP32 is best on this device. A table (OUT/table.md), a plot of speed against accuracy
+   mAP@0.5:0.95 (tools/detection_map.py). Candidates within --max-loss points of mAP@0.5
+   can be chosen (FP16 only on a CPU with FP16 arithmetic: without it ONNX Runtime runs
+   FP32 kernels, and a speed difference is noise by construction).
+5. Speed: ONNX Runtime sessions as edgedetect makes them (all graph optimisations, the
+   given intra-op threads, one inter-op thread), in paired rounds: in a round FP32 and the
+   candidate run in alternating blocks (FP32, candidate, FP32, candidate). Every candidate
+   gets --rounds rounds; then rounds are added, --round-step at a time up to --max-rounds,
+   for the candidates that can be chosen until each one's speed is decided (decide(): a
+   Student-t interval of the geometric-mean ratio, its level corrected for the number of
+   looks; "wins" when its low end is at least 1 + --min-gain, "loses" when its high end is
+   under it). The table's fps (candidate and FP32 in the same blocks) and ratio come from
+   the same rounds, the ratio being the quotient of the two fps.
+6. Choice: among the winners, the most accurate; it is measured again against FP32 in
+   fresh rounds (--confirm-rounds, by the same rule), and only when that confirmation
+   wins is it copied to OUT/chosen.onnx. Otherwise FP32 stays, and the tool says which
+   candidates were undecided. A table (OUT/table.md), a plot of speed against accuracy
    (OUT/plot.svg) and everything measured (OUT/results.json) are written.
 7. With --pipeline-video: the whole pipeline (filesrc ! decodebin ! videoconvert !
    edgedetect ! fakesink) with the chosen model against FP32, alternately, in rounds.
@@ -81,6 +88,14 @@ T0 = time.perf_counter()
 
 def die(msg):
     sys.exit(f"error: {msg}")
+
+
+def load_average():
+    """/proc/loadavg's 1, 5 and 15 minute figures, or "?"."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def say(msg):
@@ -278,13 +293,23 @@ class Candidate:
     accuracy: dict = field(default_factory=dict)
     precision: str = ""
     screen: float = None  # speed ratio in the screening round
+    blocks: list = field(default_factory=list)  # per round: (runs, s, FP32 runs, s)
+    speed: dict = field(default_factory=dict)  # decide()'s result
+    note: str = ""  # why it cannot be chosen (accuracy, no FP16 arithmetic)
 
     @property
     def size_mb(self):
         return self.path.stat().st_size / 1e6 if self.path and self.path.exists() else None
 
-    def median(self, values):
-        return float(np.median(values)) if values else None
+    def add_round(self, b):
+        """One paired round (cand runs, cand s, FP32 runs, FP32 s)."""
+        self.blocks.append(tuple(float(v) for v in b))
+        self.fps.append(b[0] / b[1])
+        self.ratio.append(round_ratio(b))
+
+    def point(self):
+        """The speed ratio against FP32 (geometric mean over the rounds), or None."""
+        return self.speed.get("ratio") if self.speed else None
 
 
 QTYPES = {"s8s8": ("QInt8", "QInt8"), "u8s8": ("QUInt8", "QInt8")}
@@ -399,50 +424,256 @@ def timed_block(sess, name, frames, seconds):
             return n, dt
 
 
-def measure_speed(cands, tensors, args, rounds):
-    """Paired, alternating measurement: in each round, for each candidate (in an order
-    that rotates from round to round), FP32 and the candidate run in alternating blocks
-    (FP32, candidate, FP32, candidate; each block min_time/2 seconds), and the round's
-    ratio is the candidate's throughput over FP32's in those same blocks. A load change
-    on a shared machine then hits both sides of a ratio alike."""
+def open_sessions(cands, args):
+    """[(candidate, session, input name)] for every built candidate ONNX Runtime loads."""
     live = []
     for c in cands:
-        if c.path is None:
+        if c.path is None or c.error:
             continue
         try:
             s = session(c.path, args.threads)
             live.append((c, s, s.get_inputs()[0].name))
         except Exception as e:  # noqa: BLE001
             c.error = f"ONNX Runtime cannot load it: {e}".splitlines()[0][:200]
-    frames = [np.ascontiguousarray(tensors[i:i + 1]) for i in range(min(8, len(tensors)))]
-    base = next(((c, s, n) for c, s, n in live if c.name == "fp32"), None)
-    if base is None:
+    if not any(c.name == "fp32" for c, _, _ in live):
         die("ONNX Runtime cannot load the FP32 model itself: " + cands[0].error)
-    others = [x for x in live if x[0].name != "fp32"]
-    for _, s, name in live:  # warm-up
-        for x in frames[:2]:
-            s.run(None, {name: x})
-    block = args.min_time / 2
-    for r in range(rounds):
-        base_fps = []
-        for k in range(len(others)):
-            c, s, name = others[(k + r) % len(others)]
+    return live
+
+
+class SpeedBench:
+    """Paired, alternating speed rounds against FP32. For one candidate, a round is four
+    blocks, FP32, candidate, FP32, candidate (each min_time/2 seconds), and gives
+    (candidate runs, candidate seconds, FP32 runs, FP32 seconds) over those blocks: a load
+    change on a shared machine then hits both sides alike. The candidates of a round run in
+    an order that rotates from round to round."""
+
+    def __init__(self, cands, tensors, args):
+        self.live = open_sessions(cands, args)
+        self.base = next(x for x in self.live if x[0].name == "fp32")
+        self.by_name = {c.name: (c, s, n) for c, s, n in self.live}
+        self.frames = [np.ascontiguousarray(tensors[i:i + 1])
+                       for i in range(min(8, len(tensors)))]
+        self.block = args.min_time / 2
+        self.rounds_run = 0
+        for _, s, name in self.live:  # warm-up
+            for x in self.frames[:2]:
+                s.run(None, {name: x})
+
+    def names(self):
+        return [c.name for c, _, _ in self.live if c.name != "fp32"]
+
+    def measure(self, names, r):
+        """One round for `names`; returns {name: (cand runs, s, fp32 runs, s)}."""
+        out = {}
+        _, bs, bname = self.base
+        for k in range(len(names)):
+            name = names[(k + r) % len(names)]
+            _, s, iname = self.by_name[name]
             bn = bt = cn = ct = 0.0
             for _ in range(2):
-                n, t = timed_block(base[1], base[2], frames, block)
+                n, t = timed_block(bs, bname, self.frames, self.block)
                 bn, bt = bn + n, bt + t
-                n, t = timed_block(s, name, frames, block)
+                n, t = timed_block(s, iname, self.frames, self.block)
                 cn, ct = cn + n, ct + t
-            c.fps.append(cn / ct)
-            c.ratio.append((cn / ct) / (bn / bt))
-            base_fps.append(bn / bt)
-        if not others:
-            n, t = timed_block(base[1], base[2], frames, args.min_time)
-            base_fps.append(n / t)
-        base[0].fps.append(float(np.median(base_fps)))
-        base[0].ratio.append(1.0)
-        print(f"   round {r + 1}/{rounds}: fp32 {base[0].fps[-1]:.1f} fps; " + ", ".join(
-            f"{c.name} {c.ratio[-1]:.2f}x" for c, _, _ in others), flush=True)
+            out[name] = (cn, ct, bn, bt)
+        self.rounds_run += 1
+        return out
+
+
+def measure_speed(cands, tensors, args, rounds):
+    """`rounds` paired rounds for every candidate (the screening round), stored in the
+    candidates' `blocks`."""
+    bench = SpeedBench(cands, tensors, args)
+    by_name = {c.name: c for c in cands}
+    for r in range(rounds):
+        res = bench.measure(bench.names(), r)
+        for name, b in res.items():
+            by_name[name].add_round(b)
+        print(f"   round {r + 1}/{rounds}: " + ", ".join(
+            f"{n} {round_ratio(b):.2f}x" for n, b in res.items()), flush=True)
+    return bench
+
+
+# ---------------------------------------------------------------- the decision rule
+MIN_DECISION_ROUNDS = 3  # a bootstrap over fewer rounds has almost no resamples
+
+
+def round_ratio(b):
+    """A round's ratio: the candidate's throughput over FP32's in the same blocks."""
+    cn, ct, bn, bt = b
+    return (cn / ct) / (bn / bt)
+
+
+def per_round(blocks):
+    """Per round: (candidate fps, FP32 fps) in the same blocks, as an array [n, 2]."""
+    b = np.asarray(blocks, dtype=float).reshape(-1, 4)
+    return np.stack([b[:, 0] / b[:, 1], b[:, 2] / b[:, 3]], axis=1)
+
+
+def speed_summary(blocks):
+    """(candidate fps, FP32 fps, ratio): geometric means over the rounds of the candidate's
+    fps and of FP32's fps in the same blocks, and their quotient, which is also the
+    geometric mean of the rounds' ratios: the table's columns cannot disagree."""
+    g = np.exp(np.log(per_round(blocks)).mean(axis=0))
+    return float(g[0]), float(g[1]), float(g[0] / g[1])
+
+
+def t_abs_cdf(t, nu):
+    """P(|T| < t) for Student's t with `nu` (integer) degrees of freedom: the closed forms
+    of Abramowitz & Stegun 26.7.3 (odd nu) and 26.7.4 (even nu). (No SciPy dependency for
+    one distribution function.)"""
+    th = np.arctan(abs(t) / np.sqrt(nu))
+    s, c = np.sin(th), np.cos(th)
+    if nu % 2 == 1:
+        if nu == 1:
+            return float(2.0 * th / np.pi)
+        term = acc = 1.0
+        for k in range(1, (nu - 3) // 2 + 1):
+            term *= 2 * k / (2 * k + 1) * c * c
+            acc += term
+        return float(2.0 / np.pi * (th + s * c * acc))
+    term = acc = 1.0
+    for k in range(1, (nu - 2) // 2 + 1):
+        term *= (2 * k - 1) / (2 * k) * c * c
+        acc += term
+    return float(s * acc)
+
+
+def t_quantile(p, nu):
+    """The p-quantile (p > 0.5) of Student's t with `nu` degrees of freedom (bisection)."""
+    lo, hi = 0.0, 1e7
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if t_abs_cdf(mid, nu) < 2 * p - 1:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def speed_interval(blocks, level):
+    """Point estimate and two-sided `level` interval of the speed ratio over paired rounds:
+    Student's t interval of the mean of the rounds' log ratios, exponentiated (a
+    geometric-mean ratio). Returns (ratio, low, high); low and high are NaN under 2 rounds.
+
+    Why not a bootstrap: a percentile bootstrap interval never reaches past the most
+    extreme round, so over 5 rounds it cannot cover the ratio with more than 1 - 2/2^5
+    confidence, whatever level is asked; at the levels a sequential rule needs it is far
+    too narrow (simulated: a candidate equal to FP32 was declared >= 5 % faster in 4 % of
+    runs). The t interval widens with few rounds as it should. Logs make the ratio
+    symmetric (0.8x and 1.25x are equally far from 1) and the rounds' log ratios are close
+    to normal when the rounds are paired; heavy tails (a build starting beside one block)
+    widen it, which only delays a decision. tools/tests/test_quantize.py checks the error
+    rates on simulated noisy timings."""
+    logs = np.log(per_round(blocks))
+    d = logs[:, 0] - logs[:, 1]
+    mean = float(d.mean())
+    if len(d) < 2:
+        return float(np.exp(mean)), float("nan"), float("nan")
+    half = t_quantile(1.0 - (1.0 - level) / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half))
+
+
+def look_points(min_rounds, max_rounds, step):
+    """The round counts at which decisions are taken: min_rounds, then every `step` rounds,
+    and max_rounds."""
+    pts = list(range(min_rounds, max_rounds, max(1, step))) + [max(min_rounds, max_rounds)]
+    return sorted(set(pts))
+
+
+def decide(blocks, min_gain, confidence=0.95, looks=1):
+    """The speed decision for one candidate from its paired rounds against FP32.
+
+    The interval is speed_interval()'s at level 1 - (1 - confidence) / looks: `looks` is
+    how many times the decision may be taken as rounds are added (Bonferroni), so that over
+    all of them the intervals miss the true ratio with probability at most 1 - confidence,
+    and a candidate that is not at least `min_gain` faster is declared a winner with
+    probability at most (1 - confidence) / 2.
+
+    Returns a dict: decision "wins" (the interval's low end >= 1 + min_gain), "loses" (its
+    high end < 1 + min_gain: that gain is excluded) or "undecided" (neither, or fewer than
+    MIN_DECISION_ROUNDS rounds); ratio, low, high, level, rounds, fps, fp32_fps."""
+    level = 1.0 - (1.0 - confidence) / max(1, looks)
+    if not len(blocks):
+        return {"decision": "undecided", "ratio": None, "low": float("nan"),
+                "high": float("nan"), "level": level, "rounds": 0, "fps": None,
+                "fp32_fps": None}
+    cand_fps, fp32_fps, _ = speed_summary(blocks)
+    ratio, lo, hi = speed_interval(blocks, level)
+    target = 1.0 + min_gain
+    if len(blocks) < MIN_DECISION_ROUNDS:
+        decision = "undecided"
+    elif lo >= target:
+        decision = "wins"
+    elif hi < target:
+        decision = "loses"
+    else:
+        decision = "undecided"
+    return {"decision": decision, "ratio": ratio, "low": lo, "high": hi, "level": level,
+            "rounds": len(blocks), "fps": cand_fps, "fp32_fps": fp32_fps}
+
+
+def sequential_rounds(measure, names, leading, min_rounds, max_rounds, min_gain,
+                      confidence=0.95, step=5, blocks=None, log=None):
+    """Paired rounds until every leading candidate is decided, or max_rounds.
+
+    `measure(names, r)` runs round r for those candidates and returns
+    {name: (cand runs, s, fp32 runs, s)}. Every name gets min_rounds rounds; then rounds are
+    added, `step` at a time, for the leading candidates (those that could be chosen) that
+    decide() still calls undecided, up to max_rounds. Decisions are taken at
+    look_points(), and each uses their number as `looks`. Returns ({name: blocks},
+    {name: decide() dict})."""
+    blocks = blocks if blocks is not None else {n: [] for n in names}
+    points = look_points(min_rounds, max_rounds, step)
+    r = 0
+    for point in points:
+        todo = list(names) if r == 0 else open_
+        while r < point:
+            for n, b in measure(todo, r).items():
+                blocks[n].append(b)
+            r += 1
+        dec = {n: decide(blocks[n], min_gain, confidence, len(points)) for n in names}
+        open_ = [n for n in names if n in leading and dec[n]["decision"] == "undecided"]
+        if not open_:
+            break
+        if log and point != points[-1]:
+            log(f"after {r} rounds still undecided: " + ", ".join(
+                f"{n} {dec[n]['ratio']:.2f} ({dec[n]['low']:.2f}-{dec[n]['high']:.2f})"
+                for n in open_))
+    return blocks, dec
+
+
+def confirm(measure, name, min_rounds, max_rounds, min_gain, confidence=0.95, step=5):
+    """The winner against FP32 again, in fresh rounds, by the same sequential rule
+    (sequential_rounds()). Returns (decide()'s dict, the fresh blocks); the candidate is
+    confirmed when the decision is "wins". Because these rounds are new, the confirmation
+    is not biased by the winner having been picked as the best of several."""
+    blocks, dec = sequential_rounds(measure, [name], {name}, min_rounds, max_rounds,
+                                    min_gain, confidence, step)
+    return dec[name], blocks[name]
+
+
+NATIVE_FP16_FLAGS = ("avx512_fp16", "avx512fp16", "asimdhp", "fphp")
+
+
+def native_fp16(flags):
+    """Whether the CPU computes in FP16 (x86 AVX-512 FP16, Arm FP16 arithmetic). Without it,
+    ONNX Runtime's CPU provider runs an FP16 model's operators in FP32 between casts."""
+    return any(f in flags for f in NATIVE_FP16_FLAGS)
+
+
+def eligible(c, args, have_accuracy, fp16_native):
+    """(can this candidate be chosen, why not). Speed is decided apart (decide())."""
+    if c.name == "fp32" or c.error or c.path is None:
+        return False, ""
+    if c.kind == "fp16" and not fp16_native:
+        return False, "no FP16 arithmetic on this CPU: runs FP32 kernels, never chosen on speed"
+    if not have_accuracy or c.accuracy.get("map50") is None:
+        return False, "accuracy not measured"
+    loss = 100.0 * (1.0 - c.accuracy["map50"])
+    if loss > args.max_loss:
+        return False, f"loses {loss:.1f} points of mAP@0.5"
+    return True, ""
 
 
 # ---------------------------------------------------------------- accuracy
@@ -534,46 +765,66 @@ def profile(cands, tensors, args, work):
 
 
 # ---------------------------------------------------------------- choice and report
-def choose(cands, args, have_accuracy):
-    """The fastest candidate at least min_gain faster than FP32 within max_loss points of
-    mAP@0.5 (FP32's own is 100 by construction); None when FP32 is best."""
-    best = None
-    for c in cands:
-        if c.name == "fp32" or c.error or not c.ratio:
-            continue
-        if not have_accuracy or c.accuracy.get("map50") is None:
-            continue
-        loss = 100.0 * (1.0 - c.accuracy["map50"])
-        if loss > args.max_loss or c.median(c.ratio) < 1.0 + args.min_gain:
-            continue
-        if best is None or c.median(c.ratio) > best.median(best.ratio):
-            best = c
-    return best
+def choose(cands, args, have_accuracy, fp16_native=False):
+    """The candidate to confirm, or None when FP32 stays: among the candidates that may be
+    chosen (eligible(): within max_loss points of mAP@0.5; FP16 only where the CPU has FP16
+    arithmetic) and whose speed decision is "wins" (the low end of the interval of their
+    speed ratio is at least 1 + min_gain), the most accurate (mAP@0.5, then mAP@0.5:0.95),
+    then the one with the highest low end. Every winner is shown to pay; ranking winners by
+    their point estimates would rest on differences the noise does not resolve (and flip
+    from run to run), while accuracy is measured exactly."""
+    winners = [c for c in cands if eligible(c, args, have_accuracy, fp16_native)[0]
+               and c.speed.get("decision") == "wins"]
+    return max(winners, key=lambda c: (round(c.accuracy["map50"], 4),
+                                       round(c.accuracy.get("map50_95") or 0.0, 4),
+                                       c.speed["low"]), default=None)
 
 
 def pct(v):
     return "–" if v is None else f"{100 * v:.1f}"
 
 
-def table(cands, have_accuracy):
-    head = "| candidate | precision | size MB | fps | speed vs FP32 (median, min–max) |"
-    sep = "|---|---|---|---|---|"
+def table(cands, have_accuracy, args):
+    """One speed measure: the ratio against FP32 with its interval (decide()), and the fps
+    of the candidate and of FP32 over the same blocks (geometric means over the rounds),
+    whose quotient the ratio is."""
+    level = next((c.speed["level"] for c in cands if c.speed), None)
+    lvl = f"{100 * level:.4g} %" if level else "–"
+    head = (f"| candidate | precision | size MB | fps: candidate / FP32 in the same blocks | "
+            f"speed vs FP32: ratio ({lvl} interval) | rounds | "
+            f"speed (vs {1 + args.min_gain:g}×) |")
+    sep = "|---|---|---|---|---|---|---|"
     if have_accuracy:
         head += " mAP@0.5 | mAP@0.5:0.95 | detections |"
         sep += "---|---|---|"
+    head += " note |"
+    sep += "---|"
     lines = [head, sep]
+    words = {"wins": "pays", "loses": "does not pay", "undecided": "undecided"}
     for c in cands:
         if c.error:
             lines.append(f"| {c.name} | failed: {c.error} |" + " |" * (sep.count("|") - 3))
             continue
-        ratio = (f"{c.median(c.ratio):.2f} ({min(c.ratio):.2f}–{max(c.ratio):.2f})"
-                 if c.ratio else "–")
-        row = (f"| {c.name} | {c.precision or c.kind} | {c.size_mb:.3g} | "
-               f"{c.median(c.fps):.1f} | {ratio} |")
+        sp = c.speed
+        if c.name == "fp32":
+            b = [x for o in cands if o.name != "fp32" for x in o.blocks]
+            fp32_fps = speed_summary(b)[1] if b else None
+            fps = f"{fp32_fps:.1f} (all its blocks)" if fp32_fps else "–"
+            ratio, rounds, verdict = "1", "–", "–"
+        elif sp and sp.get("ratio") is not None:
+            fps = f"{sp['fps']:.1f} / {sp['fp32_fps']:.1f}"
+            ratio = (f"{sp['ratio']:.2f} ({sp['low']:.2f}–{sp['high']:.2f})"
+                     if np.isfinite(sp["low"]) else f"{sp['ratio']:.2f}")
+            rounds, verdict = str(sp["rounds"]), words[sp["decision"]]
+        else:
+            fps, ratio, rounds, verdict = "–", "–", "0", "–"
+        row = (f"| {c.name} | {c.precision or c.kind} | {c.size_mb:.3g} | {fps} | {ratio} | "
+               f"{rounds} | {verdict} |")
         if have_accuracy:
             a = c.accuracy
             row += (f" {pct(a.get('map50'))} | {pct(a.get('map50_95'))} | "
                     f"{a.get('detections', '–')} |")
+        row += f" {c.note} |"
         lines.append(row)
     return "\n".join(lines)
 
@@ -610,7 +861,7 @@ def svg_plot(cands, have_accuracy, max_loss, chosen, title):
     """Speed ratio (x) against mAP@0.5 (y), or against size when accuracy was not
     measured. Points are numbered; the list on the right names them. Hand-written SVG: a
     scatter plot needs no plotting library."""
-    pts = [c for c in cands if not c.error and c.ratio]
+    pts = [c for c in cands if not c.error and (c.point() or c.name == "fp32")]
     if have_accuracy:
         pts = [c for c in pts if c.accuracy.get("map50") is not None]
         ys = [100 * c.accuracy["map50"] for c in pts]
@@ -618,7 +869,7 @@ def svg_plot(cands, have_accuracy, max_loss, chosen, title):
     else:
         ys = [c.size_mb for c in pts]
         ylabel = "model size (MB)"
-    xs = [c.median(c.ratio) for c in pts]
+    xs = [1.0 if c.name == "fp32" else c.point() for c in pts]
     W, L, R, T, B = 1000, 70, 360, 40, 60
     H = max(480, T + 30 + 16 * (len(pts) + 5))
     x_lo, x_hi = min(xs + [1.0]), max(xs + [1.0])
@@ -655,7 +906,7 @@ def svg_plot(cands, have_accuracy, max_loss, chosen, title):
                    'stroke="black"/>')
         out.append(f'<text x="{L - 7}" y="{py(yv) + 4:.1f}" text-anchor="end">{yv:g}</text>')
     out.append(f'<text x="{(L + W - R) / 2}" y="{H - 18}" text-anchor="middle">'
-               'throughput relative to FP32 (median over rounds)</text>')
+               'throughput relative to FP32 (geometric mean over paired rounds)</text>')
     out.append(f'<text x="18" y="{(T + H - B) / 2}" text-anchor="middle" '
                f'transform="rotate(-90 18 {(T + H - B) / 2})">{esc(ylabel)}</text>')
     out.append(f'<line x1="{px(1):.1f}" y1="{T}" x2="{px(1):.1f}" y2="{H - B}" '
@@ -711,10 +962,10 @@ def pipeline(cands, chosen, exe, args, work):
     else:
         # FP32 is best: compare it with the most accurate candidate that is faster, to show
         # what the pipeline would gain for that loss.
-        faster = [c for c in cands if c.name != "fp32" and c.ratio and not c.error
-                  and c.median(c.ratio) >= 1.0 + args.min_gain]
-        target = max(faster, key=lambda c: (c.accuracy.get("map50") or 0,
-                                            c.median(c.ratio)), default=None)
+        faster = [c for c in cands if c.name != "fp32" and c.point() and not c.error
+                  and c.point() >= 1.0 + args.min_gain]
+        target = max(faster, key=lambda c: (c.accuracy.get("map50") or 0, c.point()),
+                     default=None)
         if target is None:
             say("whole pipeline: no candidate is faster than FP32, nothing to compare")
             return None
@@ -746,14 +997,28 @@ def parse_args(argv=None):
     p.add_argument("--out", type=Path, help="output folder (default ./STEM-quantized)")
     p.add_argument("--threads", type=int, default=2,
                    help="intra-op threads, as edgedetect's `threads` will be (default 2)")
-    p.add_argument("--rounds", type=int, default=5, help="speed rounds (default 5)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="paired speed rounds for every candidate (default 5)")
+    p.add_argument("--max-rounds", type=int, default=15,
+                   help="rounds added, up to this many in all, for the candidates that could "
+                        "be chosen until each one's speed is decided (default 15)")
+    p.add_argument("--round-step", type=int, default=5,
+                   help="rounds added between two decisions (default 5)")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="confidence of the speed decisions over all the rounds (default "
+                        "0.95; each look uses 1 - (1 - confidence) / looks)")
+    p.add_argument("--confirm-rounds", type=int, default=5,
+                   help="fresh rounds measuring the winner against FP32 again before "
+                        "chosen.onnx is written, more (to --max-rounds) while undecided "
+                        "(default 5)")
     p.add_argument("--min-time", type=float, default=1.0,
                    help="seconds per candidate per round, and as much again for FP32 "
                         "beside it (default 1)")
     p.add_argument("--max-loss", type=float, default=2.0,
                    help="largest mAP@0.5 loss against FP32 to accept, points (default 2)")
     p.add_argument("--min-gain", type=float, default=0.05,
-                   help="smallest speed-up to accept, as a fraction (default 0.05 = 5%%)")
+                   help="smallest speed-up to accept, as a fraction (default 0.05 = 5%%): "
+                        "the low end of the interval of the speed ratio must reach 1 + it")
     p.add_argument("--ref-conf", type=float, default=0.25,
                    help="FP32 detections at or over this score are the reference "
                         "(edgedetect's default conf-threshold, 0.25)")
@@ -841,7 +1106,7 @@ def main(argv=None):
         measure_speed(first, calib, args, 1)
         for c in first:
             c.screen = c.ratio[0] if c.ratio else None
-            c.fps, c.ratio = [], []
+            c.fps, c.ratio, c.blocks = [], [], []
         passed = {c.base for c in first if c.base and c.screen is not None
                   and c.screen >= args.screen}
         skipped = [c for c in cands if c.keep != "none" and c.base not in passed]
@@ -855,9 +1120,6 @@ def main(argv=None):
         if c.error:
             print(f"   {c.name}: failed: {c.error}")
 
-    say(f"speed: {args.rounds} rounds, {args.threads} threads")
-    measure_speed(cands, calib, args, args.rounds)
-
     have_accuracy = bool(args.eval)
     eval_info = None
     if have_accuracy:
@@ -869,6 +1131,38 @@ def main(argv=None):
         say("no --eval frames: accuracy not measured, nothing will be chosen")
         load_check(cands, exe, args, work)
 
+    fp16_native = native_fp16(cpu["flags"])
+    for c in cands:
+        c.note = eligible(c, args, have_accuracy, fp16_native)[1]
+        if c.kind == "fp16" and not fp16_native and have_accuracy:
+            c.note = ("no FP16 arithmetic on this CPU (no avx512_fp16, asimdhp or fphp): "
+                      "runs FP32 kernels, never chosen on speed")
+    leading = {c.name for c in cands if eligible(c, args, have_accuracy, fp16_native)[0]}
+    max_rounds = max(args.rounds, args.max_rounds)
+    say(f"speed: {args.rounds} paired rounds for every candidate, then more (up to "
+        f"{max_rounds}) for the {len(leading)} that could be chosen until each is decided; "
+        f"{args.threads} threads, load average {load_average()}")
+    bench = SpeedBench(cands, calib, args)
+    by_name = {c.name: c for c in cands}
+
+    def measure(names, r):
+        res = bench.measure(names, r)
+        for name, b in res.items():
+            by_name[name].add_round(b)
+        print(f"   round {r + 1}: " + ", ".join(f"{n} {round_ratio(b):.2f}x"
+                                               for n, b in res.items()), flush=True)
+        return {}  # the blocks are kept in the candidates (add_round)
+
+    names = bench.names()
+    blocks = {n: by_name[n].blocks for n in names}
+    _, decisions = sequential_rounds(measure, names, leading, args.rounds, max_rounds,
+                                     args.min_gain, args.confidence, args.round_step,
+                                     blocks=blocks,
+                                     log=lambda m: print(f"   {m}", flush=True))
+    for n, d in decisions.items():
+        by_name[n].speed = d
+    load_speed = load_average()
+
     prof = None
     if args.profile:
         say("ONNX Runtime profiles (10 runs each)")
@@ -878,38 +1172,71 @@ def main(argv=None):
             print(f"   {name}: " + ", ".join(
                 f"{op} x{v['nodes']} {100 * v['share']:.0f}%" for op, v in top))
 
-    chosen = choose(cands, args, have_accuracy)
-    tab = table(cands, have_accuracy)
+    chosen = choose(cands, args, have_accuracy, fp16_native)
+    confirmation = None
+    if chosen is not None:
+        say(f"confirmation: {chosen.name} against FP32 in {args.confirm_rounds} or more fresh "
+            f"rounds; load average {load_average()}")
+        conf, fresh = confirm(lambda names, r: bench.measure(names, r), chosen.name,
+                              args.confirm_rounds, max(args.confirm_rounds, max_rounds),
+                              args.min_gain, args.confidence, args.round_step)
+        confirmation = {**conf, "candidate": chosen.name,
+                        "blocks": [list(b) for b in fresh],
+                        "ratio_per_round": [round_ratio(b) for b in fresh]}
+        print("   " + ", ".join(f"{r:.2f}x" for r in confirmation["ratio_per_round"]))
+    tab = table(cands, have_accuracy, args)
     src_tab = source_table(cands)
     if src_tab:
         tab += "\n\n" + src_tab
     print()
     print(tab)
     print()
-    if chosen is not None:
+    gain = f"{100 * args.min_gain:g}%"
+    undecided = [c.name for c in cands if c.name in leading
+                 and c.speed.get("decision") == "undecided"]
+    und = (f"; undecided after {max_rounds} rounds: {', '.join(undecided)} (FP32 stays "
+           "for them)" if undecided else "")
+    if confirmation is not None and confirmation["decision"] == "wins":
         shutil.copyfile(chosen.path, work / "chosen.onnx")
-        verdict = (f"chosen: {chosen.name}, {chosen.median(chosen.ratio):.2f}x FP32's "
-                   f"throughput, mAP@0.5 {pct(chosen.accuracy['map50'])} against FP32 -> "
-                   f"{work / 'chosen.onnx'}")
+        verdict = (f"chosen: {chosen.name}: confirmed in {confirmation['rounds']} fresh rounds at "
+                   f"{confirmation['ratio']:.2f}x FP32's throughput ("
+                   f"{100 * confirmation['level']:.4g} % interval {confirmation['low']:.2f}–"
+                   f"{confirmation['high']:.2f}, low end >= {1 + args.min_gain:g}), mAP@0.5 "
+                   f"{pct(chosen.accuracy['map50'])} against FP32 -> {work / 'chosen.onnx'}")
+    elif confirmation is not None:
+        verdict = (f"FP32 stays: {chosen.name} was shown at least {gain} faster "
+                   f"({chosen.speed['ratio']:.2f}x, {chosen.speed['low']:.2f}–"
+                   f"{chosen.speed['high']:.2f}) but not in the confirmation, "
+                   f"{confirmation['rounds']} fresh rounds: {confirmation['ratio']:.2f}x "
+                   f"({100 * confirmation['level']:.4g} % interval {confirmation['low']:.2f}–"
+                   f"{confirmation['high']:.2f}){und}")
+        (work / "chosen.onnx").unlink(missing_ok=True)
     elif have_accuracy:
-        verdict = (f"FP32 is best on this device: no candidate is at least "
-                   f"{100 * args.min_gain:g}% faster within {args.max_loss:g} points of "
-                   "mAP@0.5")
+        verdict = (f"FP32 is best on this device: no candidate within {args.max_loss:g} "
+                   f"points of mAP@0.5 is shown at least {gain} faster at "
+                   f"{100 * args.confidence:g} % confidence{und}")
         (work / "chosen.onnx").unlink(missing_ok=True)
     else:
-        fastest = max((c for c in cands if c.ratio and c.name != "fp32"),
-                      key=lambda c: c.median(c.ratio), default=None)
+        fastest = max((c for c in cands if c.point() and c.name != "fp32"),
+                      key=lambda c: c.speed["low"], default=None)
         verdict = ("accuracy not measured (no --eval): nothing chosen" +
-                   (f"; fastest: {fastest.name} ({fastest.median(fastest.ratio):.2f}x)"
+                   (f"; fastest (highest low end): {fastest.name} ({fastest.point():.2f}x, "
+                    f"{fastest.speed['low']:.2f}–{fastest.speed['high']:.2f})"
                     if fastest else ""))
+    verdict += f" [load average {load_speed} after the speed rounds]"
     print(verdict)
+    if confirmation is None or confirmation["decision"] != "wins":
+        chosen = None
 
     title = f"{model.name}: {cpu['model']}, {args.threads} threads"
     (work / "plot.svg").write_text(svg_plot(cands, have_accuracy, args.max_loss, chosen, title))
     (work / "table.md").write_text(tab + "\n\n" + verdict + "\n")
     results = {
         "model": str(model), "cpu": cpu, "onnxruntime": ort.__version__,
-        "threads": args.threads, "rounds": args.rounds, "notes": notes,
+        "threads": args.threads, "rounds": args.rounds, "max_rounds": max_rounds,
+        "confidence": args.confidence, "confirm_rounds": args.confirm_rounds,
+        "fp16_native": fp16_native, "load_average_after_speed": load_speed,
+        "notes": notes,
         "calibration": {"sources": args.calib, "frames": int(len(calib)),
                         "method": args.calibrate_method},
         "evaluation": {"sources": args.eval, **(eval_info or {}),
@@ -917,14 +1244,15 @@ def main(argv=None):
         "fp32_parts": {k: v for k, v in parts.items() if k in ("head", "stem")},
         "screen": args.screen if screen else None,
         "max_loss": args.max_loss, "min_gain": args.min_gain,
-        "chosen": chosen.name if chosen else ("fp32" if have_accuracy else None),
-        "verdict": verdict, "pipeline": None, "profile": prof,
+        "chosen": (chosen.name if confirmation and confirmation["decision"] == "wins" else
+                   ("fp32" if have_accuracy else None)),
+        "verdict": verdict, "confirmation": confirmation, "pipeline": None, "profile": prof,
         "candidates": [{
             "name": c.name, "kind": c.kind, "precision": c.precision,
             "path": str(c.path) if c.path else None, "error": c.error,
             "keep_fp32": c.keep, "screen_ratio": c.screen,
             "size_mb": c.size_mb, "build_s": c.build_s, "fps": c.fps, "ratio": c.ratio,
-            "median_fps": c.median(c.fps), "median_ratio": c.median(c.ratio),
+            "blocks": [list(b) for b in c.blocks], "speed": c.speed, "note": c.note,
             **c.accuracy} for c in cands],
     }
     (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")

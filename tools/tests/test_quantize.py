@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 from argparse import Namespace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
@@ -84,9 +85,13 @@ def test_parse_source(tmp_path):
         Q.parse_source(str(tmp_path / "missing"))
 
 
-def cand(name, ratios, map50, kind="QOperator"):
+def cand(name, ratios, map50, kind="QOperator", min_gain=0.05):
+    """A measured candidate: one paired round per ratio (FP32 at 10 fps beside it)."""
     c = Q.Candidate(name, kind)
-    c.ratio = ratios
+    c.path = Path(f"/nonexistent/{name}.onnx")
+    for r in ratios:
+        c.add_round((10.0 * r, 1.0, 10.0, 1.0))
+    c.speed = Q.decide(c.blocks, min_gain) if name != "fp32" else {}
     c.accuracy = {"map50": map50, "map50_95": map50}
     return c
 
@@ -94,28 +99,174 @@ def cand(name, ratios, map50, kind="QOperator"):
 ARGS = Namespace(max_loss=2.0, min_gain=0.05)
 
 
-def test_choose_fastest_within_loss():
-    cands = [cand("fp32", [1, 1, 1], 1.0, "fp32"),
-             cand("fast_but_wrong", [2.0, 2.1, 1.9], 0.90),   # loses 10 points
-             cand("good", [1.30, 1.2, 1.25], 0.985),            # loses 1.5 points
-             cand("better", [1.4, 1.35, 1.5], 0.981),           # loses 1.9 points
-             cand("too_slow", [1.02, 1.04, 1.03], 1.0)]         # under 5 % faster
-    assert Q.choose(cands, ARGS, True).name == "better"
+def test_choose_the_most_accurate_winner_within_loss():
+    cands = [cand("fp32", [1] * 5, 1.0, "fp32"),
+             cand("fast_but_wrong", [2.0, 2.1, 1.9, 2.0, 2.05], 0.90),  # loses 10 points
+             cand("good", [1.30, 1.2, 1.25, 1.28, 1.22], 0.985),          # loses 1.5 points
+             cand("faster", [1.4, 1.35, 1.5, 1.45, 1.42], 0.981),         # loses 1.9 points
+             cand("too_slow", [1.02, 1.04, 1.03, 1.03, 1.02], 1.0),       # under 5 % faster
+             cand("unsure", [1.6, 0.8, 1.7, 0.9, 1.5], 0.999)]            # noise decides
+    assert [c.speed["decision"] for c in cands[1:]] == ["wins", "wins", "wins", "loses",
+                                                        "undecided"]
+    # Both `good` and `faster` are shown to pay; the more accurate one is chosen.
+    assert Q.choose(cands, ARGS, True).name == "good"
+    # Equally accurate winners: the one with the higher low end of its interval.
+    cands[2].accuracy = dict(cands[3].accuracy)
+    assert Q.choose(cands, ARGS, True).name == "faster"
 
 
 def test_choose_fp32_when_nothing_pays():
-    cands = [cand("fp32", [1, 1], 1.0, "fp32"), cand("slow", [0.3, 0.35], 1.0),
-             cand("wrong", [1.5, 1.5], 0.5)]
+    cands = [cand("fp32", [1] * 4, 1.0, "fp32"), cand("slow", [0.3, 0.35, 0.33, 0.31], 1.0),
+             cand("wrong", [1.5] * 4, 0.5)]
     assert Q.choose(cands, ARGS, True) is None
     # Without accuracy nothing is chosen, however fast.
-    assert Q.choose([cand("fp32", [1], 1.0, "fp32"), cand("x", [3.0], None)], ARGS,
-                    False) is None
+    assert Q.choose([cand("fp32", [1] * 4, 1.0, "fp32"), cand("x", [3.0, 3.1, 2.9], None)],
+                    ARGS, False) is None
 
 
-def test_choose_uses_the_median_ratio():
-    # One lucky round (3.0) does not make a candidate fast: median 1.02.
-    cands = [cand("fp32", [1, 1, 1], 1.0, "fp32"), cand("lucky", [3.0, 1.0, 1.02], 1.0)]
+def test_one_lucky_round_does_not_make_a_winner():
+    # The old rule (median) was fooled by little; the interval is wide with such rounds.
+    cands = [cand("fp32", [1, 1, 1], 1.0, "fp32"),
+             cand("lucky", [3.0, 1.0, 1.02, 0.98, 1.0], 1.0)]
+    assert cands[1].speed["decision"] == "undecided"
     assert Q.choose(cands, ARGS, True) is None
+
+
+def test_fp16_needs_fp16_arithmetic_to_be_chosen():
+    cands = [cand("fp32", [1] * 5, 1.0, "fp32"),
+             cand("fp16", [1.3, 1.32, 1.28, 1.31, 1.3], 1.0, "fp16")]
+    assert cands[1].speed["decision"] == "wins"
+    assert not Q.native_fp16(["avx2", "fma", "f16c", "avx512f", "avx512_vnni"])
+    assert Q.choose(cands, ARGS, True, fp16_native=False) is None
+    ok, why = Q.eligible(cands[1], ARGS, True, False)
+    assert not ok and "no FP16 arithmetic" in why
+    for flags in (["avx512_fp16"], ["asimd", "asimdhp"], ["fphp"]):
+        assert Q.native_fp16(flags)
+    assert Q.choose(cands, ARGS, True, fp16_native=True).name == "fp16"
+
+
+# ---------------------------------------------------------------- the decision rule
+def test_t_quantile_matches_the_tables():
+    # Student's t quantiles from the printed tables.
+    for nu, p, want in [(1, 0.975, 12.706), (2, 0.95, 2.920), (3, 0.99, 4.541),
+                        (4, 0.975, 2.776), (9, 0.975, 2.262), (14, 0.995, 2.977),
+                        (30, 0.975, 2.042)]:
+        assert Q.t_quantile(p, nu) == pytest.approx(want, abs=6e-4), (nu, p)
+
+
+def test_speed_columns_come_from_the_same_blocks():
+    # Two rounds: candidate 20 and 30 fps, FP32 10 and 12 fps beside it.
+    blocks = [(40, 2.0, 20, 2.0), (60, 2.0, 24, 2.0)]
+    fps, fp32_fps, ratio = Q.speed_summary(blocks)
+    assert fps == pytest.approx((20 * 30) ** 0.5)
+    assert fp32_fps == pytest.approx((10 * 12) ** 0.5)
+    assert ratio == pytest.approx(fps / fp32_fps)
+    assert ratio == pytest.approx((2.0 * 2.5) ** 0.5)  # geometric mean of the rounds' ratios
+    d = Q.decide(blocks, 0.05)
+    assert (d["fps"], d["fp32_fps"], d["ratio"]) == pytest.approx((fps, fp32_fps, ratio))
+
+
+def test_speed_interval_by_hand():
+    # Ratios e^0.1, e^0.2, e^0.3: log mean 0.2, sd 0.1, t(0.975, 2) = 4.303.
+    blocks = [(10 * np.exp(x), 1.0, 10.0, 1.0) for x in (0.1, 0.2, 0.3)]
+    ratio, lo, hi = Q.speed_interval(blocks, 0.95)
+    half = 4.3027 * 0.1 / np.sqrt(3)
+    assert ratio == pytest.approx(np.exp(0.2))
+    assert (lo, hi) == pytest.approx((np.exp(0.2 - half), np.exp(0.2 + half)), rel=1e-4)
+    # Bonferroni over 3 looks: level 1 - 0.05 / 3.
+    d = Q.decide(blocks, 0.05, 0.95, looks=3)
+    assert d["level"] == pytest.approx(1 - 0.05 / 3)
+    assert d["low"] < lo and d["high"] > hi
+
+
+def test_decide_needs_rounds():
+    fast = (13.0, 1.0, 10.0, 1.0)
+    assert Q.decide([fast, fast], 0.05)["decision"] == "undecided"
+    assert Q.decide([fast, (13.1, 1.0, 10.0, 1.0), (12.9, 1.0, 10.0, 1.0)],
+                    0.05)["decision"] == "wins"
+    slow = [(5.0 + 0.1 * i, 1.0, 10.0, 1.0) for i in range(3)]
+    assert Q.decide(slow, 0.05)["decision"] == "loses"
+    assert Q.decide([], 0.05)["decision"] == "undecided"
+
+
+def test_look_points():
+    assert Q.look_points(5, 15, 5) == [5, 10, 15]
+    assert Q.look_points(5, 12, 5) == [5, 10, 12]
+    assert Q.look_points(5, 5, 5) == [5]
+    assert Q.look_points(3, 6, 1) == [3, 4, 5, 6]
+
+
+def noisy_bench(speeds, seed, base_fps=30.0, block=0.5):
+    """Simulated timings on a shared, loaded machine. Throughput in a block is the model's
+    speed times a load factor: a slowly drifting part (AR(1) in log), bursts (another
+    engineer's build: 0.4-0.7 of the speed, starting in 5 % of blocks and lasting 10 blocks
+    on average) and independent jitter (10 % per block). A candidate equal to FP32 then
+    shows round ratios from about 0.74 to 1.32 (5th-95th percentiles): heavier than the
+    rounds measured on this machine (docs/quantization.md). Returns measure(names, r) as
+    SpeedBench.measure gives it: FP32, candidate, FP32, candidate per round."""
+    rng = np.random.default_rng(seed)
+    state = {"drift": 0.0, "burst": False}
+
+    def block_runs(speed):
+        state["drift"] = 0.9 * state["drift"] + rng.normal(0.0, 0.08)
+        state["burst"] = (rng.random() > 0.1) if state["burst"] else (rng.random() < 0.05)
+        f = np.exp(state["drift"] + rng.normal(0.0, 0.10))
+        if state["burst"]:
+            f *= rng.uniform(0.4, 0.7)
+        return max(1.0, round(base_fps * speed * f * block)), block
+
+    def measure(names, r):
+        out = {}
+        for n in names:
+            bn = bt = cn = ct = 0.0
+            for _ in range(2):
+                k, t = block_runs(1.0)
+                bn, bt = bn + k, bt + t
+                k, t = block_runs(speeds[n])
+                cn, ct = cn + k, ct + t
+            out[n] = (cn, ct, bn, bt)
+        return out
+
+    return measure
+
+
+def simulated_choice(speed, seed, min_rounds=5, max_rounds=15):
+    """The tool's procedure on one simulated candidate: sequential rounds, then (for a
+    winner) the confirmation in fresh rounds. Returns (chosen, decision rounds)."""
+    m = noisy_bench({"c": speed}, seed)
+    blocks, dec = Q.sequential_rounds(m, ["c"], {"c"}, min_rounds, max_rounds, 0.05)
+    assert len(blocks["c"]) <= max_rounds
+    if dec["c"]["decision"] != "wins":
+        return False, len(blocks["c"])
+    conf, fresh = Q.confirm(m, "c", min_rounds, max_rounds, 0.05)
+    assert len(fresh) <= max_rounds
+    return conf["decision"] == "wins", len(blocks["c"])
+
+
+def test_noise_model_is_heavy():
+    m = noisy_bench({"c": 1.0}, 0)
+    ratios = [Q.round_ratio(m(["c"], r)["c"]) for r in range(400)]
+    lo, hi = np.percentile(ratios, [5, 95])
+    assert lo < 0.8 and hi > 1.25
+
+
+def test_a_candidate_equal_to_fp32_is_never_chosen_under_heavy_noise():
+    for seed in range(300):
+        m = noisy_bench({"c": 1.0}, seed)
+        _, dec = Q.sequential_rounds(m, ["c"], {"c"}, 5, 15, 0.05)
+        assert dec["c"]["decision"] != "wins", seed
+    # Nor one 3 % faster (under the 5 % asked), through the whole procedure.
+    assert not any(simulated_choice(1.03, seed)[0] for seed in range(300))
+
+
+def test_a_candidate_1_3x_faster_is_chosen_within_the_maximum_rounds():
+    results = [simulated_choice(1.3, seed) for seed in range(100)]
+    chosen = sum(c for c, _ in results)
+    # The same noise: 1.3x is shown and confirmed in at least 90 of 100 runs (96 with
+    # these seeds), none of them past 15 rounds (checked in simulated_choice).
+    assert chosen >= 90, chosen
+    # A candidate clearly faster is decided early: mostly at the second look.
+    assert np.median([n for _, n in results]) <= 10
 
 
 def test_svg_plot_is_valid_and_has_a_point_per_candidate(tmp_path):
