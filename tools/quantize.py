@@ -780,6 +780,17 @@ def choose(cands, args, have_accuracy, fp16_native=False):
                                        c.speed["low"]), default=None)
 
 
+def finite(v):
+    """v with NaN and infinities replaced by None (JSON has no NaN)."""
+    if isinstance(v, dict):
+        return {k: finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [finite(x) for x in v]
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
 def pct(v):
     return "–" if v is None else f"{100 * v:.1f}"
 
@@ -1255,7 +1266,7 @@ def main(argv=None):
             "blocks": [list(b) for b in c.blocks], "speed": c.speed, "note": c.note,
             **c.accuracy} for c in cands],
     }
-    (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (work / "results.json").write_text(json.dumps(finite(results), indent=1) + "\n")
     say(f"wrote {work}/results.json, table.md, plot.svg")
 
     if args.pipeline_video:
@@ -1267,7 +1278,7 @@ def main(argv=None):
                     + f"; median ratio {pipe['median_ratio']:.2f}")
             print(f"   {line}")
             results["pipeline"] = pipe
-            (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+            (work / "results.json").write_text(json.dumps(finite(results), indent=1) + "\n")
             with open(work / "table.md", "a") as f:
                 f.write("\n" + line + "\n")
 

@@ -189,6 +189,11 @@ def test_decide_needs_rounds():
     assert Q.decide([], 0.05)["decision"] == "undecided"
 
 
+def test_results_have_no_nan():
+    assert Q.finite({"a": [1.0, float("nan")], "b": (float("inf"), "x")}) == {
+        "a": [1.0, None], "b": [None, "x"]}
+
+
 def test_look_points():
     assert Q.look_points(5, 15, 5) == [5, 10, 15]
     assert Q.look_points(5, 12, 5) == [5, 10, 12]
