@@ -108,6 +108,6 @@ chroot "$ROOT" env -i HOME=/root PATH=/root/.cargo/bin:/usr/bin:/bin \
   ORT_DYLIB_PATH="/opt/onnxruntime/$(basename "$ORT_LIB")" \
   G_DEBUG=fatal_warnings \
   bash -c 'set -e; cd /repo
-    cargo test --release --locked --features v1_24 --lib meta:: -- --test-threads=2
-    cargo test --release --locked --features v1_24 --test analytics -- --test-threads=2'
+    cargo test --profile gst126 --locked --features v1_24 --lib meta:: -- --test-threads=2
+    cargo test --profile gst126 --locked --features v1_24 --test analytics -- --test-threads=2'
 echo "== GStreamer 1.26 checks passed in $(($(date +%s) - start)) s"

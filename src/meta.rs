@@ -461,8 +461,12 @@ pub fn set_trackings_to(
         }
     }
     if output.roi() {
-        for (&pos, t) in tracks {
-            let (Some(src), Some(obj)) = (srcs.get(pos), objs.get(pos)) else {
+        // In list order, so that the new ROI metas keep the objects' order.
+        let mut positions: Vec<usize> = tracks.keys().copied().collect();
+        positions.sort_unstable();
+        for pos in positions {
+            let (Some(t), Some(src), Some(obj)) = (tracks.get(&pos), srcs.get(pos), objs.get(pos))
+            else {
                 continue;
             };
             if src.roi.is_none() {

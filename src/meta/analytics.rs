@@ -242,3 +242,249 @@ pub(super) fn write_trackings(
     }
     added
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{
+        MetaOutput, Object, Tracking, add_object, add_object_to, objects, set_trackings_to,
+    };
+    use super::*;
+    use gst_video::VideoRegionOfInterestMeta;
+
+    fn init() {
+        let _ = gst::init();
+    }
+
+    /// (label, x, y, w, h, confidence, tracking info) of each OD Mtd, read
+    /// with gstreamer-analytics only.
+    type Read = (
+        String,
+        i32,
+        i32,
+        i32,
+        i32,
+        f32,
+        Option<(u64, u64, u64, bool)>,
+    );
+
+    fn read(buf: &gst::BufferRef) -> Vec<Read> {
+        let Some(rmeta) = buf.meta::<AnalyticsRelationMeta>() else {
+            return Vec::new();
+        };
+        rmeta
+            .iter::<AnalyticsODMtd>()
+            .map(|od| {
+                let l = od.location().unwrap();
+                let t = rmeta
+                    .iter_direct_related::<AnalyticsTrackingMtd>(od.id(), RelTypes::RELATE_TO)
+                    .next()
+                    .map(|t| {
+                        let (id, f, l, lost) = t.info();
+                        (id, f.nseconds(), l.nseconds(), lost)
+                    });
+                let label = od.obj_type().unwrap().as_str().to_string();
+                (label, l.x, l.y, l.w, l.h, l.loc_conf_lvl, t)
+            })
+            .collect()
+    }
+
+    fn tracking(id: u64, tracked: bool, first: u64, last: u64) -> Tracking {
+        Tracking {
+            track_id: id,
+            age: 2,
+            tracked,
+            vx: 1.0,
+            vy: 0.0,
+            first_seen: Some(gst::ClockTime::from_mseconds(first)),
+            last_seen: Some(gst::ClockTime::from_mseconds(last)),
+        }
+    }
+
+    #[test]
+    fn both_kinds_describe_one_object() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        let obj = Object::new("person", 0, 0.87, [76.8, 57.6, 384.0, 576.0]);
+        add_object_to(buf.get_mut().unwrap(), &obj, 768, 576, MetaOutput::Both);
+        // The OD Mtd: label quark, the ROI's whole-pixel box, confidence.
+        assert_eq!(
+            read(&buf),
+            vec![("person".into(), 77, 58, 307, 518, 0.87f32, None)]
+        );
+        let roi = buf.meta::<VideoRegionOfInterestMeta>().unwrap();
+        assert_eq!(roi.rect(), (77, 58, 307, 518));
+        assert_eq!(roi.param("analytics").unwrap().get::<u32>("od_id"), Ok(0));
+        // Listed once, with the ROI's exact floats and class id.
+        let objs = objects(&buf, 768, 576);
+        assert_eq!(objs.len(), 1);
+        assert_eq!(objs[0], {
+            let mut o = obj.clone();
+            o.roi_id = 0;
+            o
+        });
+    }
+
+    #[test]
+    fn analytics_only_objects_are_read() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        let mut obj = Object::new("car", 2, 0.5, [10.4, 20.6, 50.0, 60.0]);
+        obj.tracking = Some(tracking(9, false, 100, 300));
+        obj.track_id = Some(9);
+        add_object_to(
+            buf.get_mut().unwrap(),
+            &obj,
+            100,
+            100,
+            MetaOutput::Analytics,
+        );
+        assert_eq!(buf.iter_meta::<VideoRegionOfInterestMeta>().count(), 0);
+        assert_eq!(
+            read(&buf),
+            vec![(
+                "car".into(),
+                10,
+                21,
+                40,
+                39,
+                0.5,
+                Some((9, 100_000_000, 300_000_000, true))
+            )]
+        );
+        let objs = objects(&buf, 100, 100);
+        assert_eq!(objs.len(), 1);
+        let o = &objs[0];
+        assert_eq!(
+            (o.label.as_str(), o.class_id, o.confidence),
+            ("car", -1, 0.5)
+        );
+        assert_eq!([o.x1, o.y1, o.x2, o.y2], [10.0, 21.0, 50.0, 60.0]);
+        assert_eq!(o.track_id, Some(9));
+        let t = o.tracking.as_ref().unwrap();
+        assert!(!t.tracked);
+        assert_eq!(t.first_seen, Some(gst::ClockTime::from_mseconds(100)));
+        assert_eq!(t.last_seen, Some(gst::ClockTime::from_mseconds(300)));
+    }
+
+    #[test]
+    fn roi_output_writes_no_relation_meta() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        let obj = Object::new("dog", 16, 0.7, [0.0, 0.0, 10.0, 10.0]);
+        add_object_to(buf.get_mut().unwrap(), &obj, 100, 100, MetaOutput::Roi);
+        assert!(buf.meta::<AnalyticsRelationMeta>().is_none());
+        assert_eq!(objects(&buf, 100, 100).len(), 1);
+    }
+
+    /// An upstream producer's OD Mtds (no ROI meta), tracked with output
+    /// `both`: tracking Mtds related to them, ROI metas added and linked, one
+    /// object each in the list; a ROI object of ours gets a linked OD Mtd.
+    #[test]
+    fn trackings_complete_both_kinds() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        // Ours, ROI only (an edgedetect with meta-output=roi).
+        add_object(
+            buf.get_mut().unwrap(),
+            &Object::new("person", 0, 0.9, [0.0, 0.0, 10.0, 20.0]),
+            100,
+            100,
+        );
+        {
+            let mut rmeta = AnalyticsRelationMeta::add(buf.get_mut().unwrap());
+            rmeta
+                .add_od_mtd(glib::Quark::from_str("car"), 50, 50, 20, 10, 0.6)
+                .unwrap();
+            rmeta
+                .add_od_mtd(glib::Quark::from_str("bus"), 5, 60, 30, 30, 0.8)
+                .unwrap();
+        }
+        let before = objects(&buf, 100, 100);
+        let labels: Vec<&str> = before.iter().map(|o| o.label.as_str()).collect();
+        assert_eq!(labels, ["person", "car", "bus"]);
+        let mut tracks = HashMap::new();
+        tracks.insert(0, tracking(1, true, 0, 40));
+        tracks.insert(2, tracking(3, true, 40, 40));
+        let n = set_trackings_to(buf.get_mut().unwrap(), &tracks, 100, 100, MetaOutput::Both);
+        assert_eq!(n, 2);
+        // The car is untracked; the bus got a tracking Mtd; the person an OD
+        // Mtd with its tracking.
+        assert_eq!(
+            read(&buf),
+            vec![
+                ("car".into(), 50, 50, 20, 10, 0.6, None),
+                (
+                    "bus".into(),
+                    5,
+                    60,
+                    30,
+                    30,
+                    0.8,
+                    Some((3, 40_000_000, 40_000_000, false))
+                ),
+                (
+                    "person".into(),
+                    0,
+                    0,
+                    10,
+                    20,
+                    0.9,
+                    Some((1, 0, 40_000_000, false))
+                ),
+            ]
+        );
+        let rois: Vec<(String, Option<u32>)> = buf
+            .iter_meta::<VideoRegionOfInterestMeta>()
+            .map(|m| {
+                (
+                    m.roi_type().to_string(),
+                    m.param("analytics")
+                        .and_then(|a| a.get::<u32>("od_id").ok()),
+                )
+            })
+            .collect();
+        assert_eq!(rois.len(), 2, "{rois:?}");
+        assert_eq!(rois[0].0, "person");
+        assert!(
+            rois[0].1.is_some(),
+            "the person's ROI is linked to its new OD Mtd"
+        );
+        assert_eq!(rois[1], ("bus".to_string(), Some(1)));
+        // Still three objects, in the same order, with their tracks.
+        let after = objects(&buf, 100, 100);
+        let got: Vec<(&str, Option<u64>)> = after
+            .iter()
+            .map(|o| (o.label.as_str(), o.track_id))
+            .collect();
+        assert_eq!(got, [("person", Some(1)), ("car", None), ("bus", Some(3))]);
+        // The ROI half keeps velocity, the analytics half adds the times.
+        let p = after[0].tracking.as_ref().unwrap();
+        assert_eq!((p.vx, p.age), (1.0, 2));
+        assert_eq!(p.first_seen, Some(gst::ClockTime::ZERO));
+    }
+
+    #[test]
+    fn a_stale_link_is_ignored() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        let obj = Object::new("person", 0, 0.9, [0.0, 0.0, 10.0, 20.0]);
+        add_object_to(buf.get_mut().unwrap(), &obj, 100, 100, MetaOutput::Both);
+        // The relation meta is replaced by one whose Mtd 0 is another object.
+        let b = buf.get_mut().unwrap();
+        b.foreach_meta_mut(|mut m| {
+            if m.downcast_ref::<AnalyticsRelationMeta>().is_some() {
+                std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Remove)
+            } else {
+                std::ops::ControlFlow::Continue(gst::buffer::BufferMetaForeachAction::Keep)
+            }
+        });
+        AnalyticsRelationMeta::add(b)
+            .add_od_mtd(glib::Quark::from_str("car"), 50, 50, 20, 10, 0.6)
+            .unwrap();
+        let labels: Vec<String> = objects(&buf, 100, 100)
+            .into_iter()
+            .map(|o| o.label)
+            .collect();
+        assert_eq!(labels, ["person", "car"]);
+    }
+}
