@@ -541,3 +541,60 @@ fn edgedetect_meta_output_selects_the_kinds() {
         }
     }
 }
+
+/// The same read back in Python through PyGObject's GstAnalytics-1.0
+/// typelib (gir1.2-gst-plugins-bad-1.0): labels, boxes, confidences and
+/// track ids equal what edgejson wrote.
+#[test]
+fn pygobject_reads_the_relation_meta_as_edgejson_does() {
+    common::init();
+    let dir = common::temp_dir("analytics-python");
+    let json = dir.join("objects.jsonl");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(common::repo_dir().join("tests/python/analytics_readback.py"))
+        .arg(common::shared("media/vtest.avi"))
+        .arg(common::yolox_model())
+        .arg(common::coco_names())
+        .arg(&json)
+        .arg("10");
+    let out = common::gst_child_env(&mut cmd, "registry-python.bin")
+        .output()
+        .expect("run python3 (python3-gi installed?)");
+    assert!(
+        out.status.success(),
+        "python readback failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows.len(), 10);
+    let json = json_by_pts(&json);
+    let mut n = 0;
+    for r in &rows {
+        let j = &json[&r["pts"].as_u64().unwrap()];
+        let (w, h) = (j["width"].as_f64().unwrap(), j["height"].as_f64().unwrap());
+        let py = r["objects"].as_array().unwrap();
+        let objs = j["objects"].as_array().unwrap();
+        assert_eq!(py.len(), objs.len(), "{r} vs {j}");
+        for (p, o) in py.iter().zip(objs) {
+            assert_eq!(p[0], o["label"]);
+            let b = common::as_box(&o["box"]);
+            let (x, y) = (p[1].as_f64().unwrap(), p[2].as_f64().unwrap());
+            let got = [x, y, x + p[3].as_f64().unwrap(), y + p[4].as_f64().unwrap()];
+            for k in 0..4 {
+                let want = b[k].clamp(0.0, if k % 2 == 0 { w } else { h });
+                assert!((got[k] - want).abs() <= 1.0, "{p} vs {o}");
+            }
+            assert!((p[5].as_f64().unwrap() - o["confidence"].as_f64().unwrap()).abs() < 1e-4);
+            assert_eq!(
+                p[6].as_u64(),
+                o.get("track_id").and_then(Value::as_u64),
+                "{p} vs {o}"
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 10, "people on every frame of vtest.avi: {n} objects");
+}

@@ -317,11 +317,11 @@ mod tests {
         // Listed once, with the ROI's exact floats and class id.
         let objs = objects(&buf, 768, 576);
         assert_eq!(objs.len(), 1);
-        assert_eq!(objs[0], {
-            let mut o = obj.clone();
-            o.roi_id = 0;
-            o
-        });
+        let o = &objs[0];
+        assert_eq!((o.label.as_str(), o.class_id, o.confidence), ("person", 0, 0.87));
+        for (got, want) in [o.x1, o.y1, o.x2, o.y2].into_iter().zip([76.8, 57.6, 384.0, 576.0]) {
+            assert!((got - want).abs() < 1e-9, "{o:?}");
+        }
     }
 
     #[test]
@@ -450,13 +450,14 @@ mod tests {
             "the person's ROI is linked to its new OD Mtd"
         );
         assert_eq!(rois[1], ("bus".to_string(), Some(1)));
-        // Still three objects, in the same order, with their tracks.
+        // Still three objects, with their tracks.
         let after = objects(&buf, 100, 100);
         let got: Vec<(&str, Option<u64>)> = after
             .iter()
             .map(|o| (o.label.as_str(), o.track_id))
             .collect();
-        assert_eq!(got, [("person", Some(1)), ("car", None), ("bus", Some(3))]);
+        // The ROI metas first (now the bus has one), then the OD-only car.
+        assert_eq!(got, [("person", Some(1)), ("bus", Some(3)), ("car", None)]);
         // The ROI half keeps velocity, the analytics half adds the times.
         let p = after[0].tracking.as_ref().unwrap();
         assert_eq!((p.vx, p.age), (1.0, 2));
