@@ -6,7 +6,8 @@
 #   (EDGEAI_TRIXIE_ROOT, default /var/cache/gst-plugin-edgeai/trixie-root), with
 #   debootstrap from the host's Debian mirror, and installs GStreamer 1.26 there.
 #   A second run reuses it.
-# - Builds and runs, inside the root, the lib unit tests of meta.rs and
+# - Builds, inside the root, the plugin (tests/analytics.rs runs python3 on it)
+#   and runs the lib unit tests of meta.rs and
 #   tests/analytics.rs with `--features v1_24`, with the host's Rust toolchain,
 #   the repository and ../shared bind-mounted, its own target folder
 #   (target/gst126) and the host's ONNX Runtime (ORT_DYLIB_PATH).
@@ -108,6 +109,7 @@ chroot "$ROOT" env -i HOME=/root PATH=/root/.cargo/bin:/usr/bin:/bin \
   ORT_DYLIB_PATH="/opt/onnxruntime/$(basename "$ORT_LIB")" \
   G_DEBUG=fatal_warnings \
   bash -c 'set -e; cd /repo
+    cargo build --profile gst126 --locked --features v1_24 --lib
     cargo test --profile gst126 --locked --features v1_24 --lib meta:: -- --test-threads=2
     cargo test --profile gst126 --locked --features v1_24 --test analytics -- --test-threads=2'
 echo "== GStreamer 1.26 checks passed in $(($(date +%s) - start)) s"

@@ -318,8 +318,14 @@ mod tests {
         let objs = objects(&buf, 768, 576);
         assert_eq!(objs.len(), 1);
         let o = &objs[0];
-        assert_eq!((o.label.as_str(), o.class_id, o.confidence), ("person", 0, 0.87));
-        for (got, want) in [o.x1, o.y1, o.x2, o.y2].into_iter().zip([76.8, 57.6, 384.0, 576.0]) {
+        assert_eq!(
+            (o.label.as_str(), o.class_id, o.confidence),
+            ("person", 0, 0.87)
+        );
+        for (got, want) in [o.x1, o.y1, o.x2, o.y2]
+            .into_iter()
+            .zip([76.8, 57.6, 384.0, 576.0])
+        {
             assert!((got - want).abs() < 1e-9, "{o:?}");
         }
     }
