@@ -115,9 +115,14 @@ pub fn meta_output_properties() -> Vec<glib::ParamSpec> {
 
 /// Registers the custom meta. Called from `plugin_init`; harmless to call twice.
 pub fn register() {
-    if !gst::meta::CustomMeta::is_registered(FRAME_META_NAME) {
-        gst::meta::CustomMeta::register(FRAME_META_NAME, &[]);
-    }
+    // Once per process: two threads checking and registering at the same
+    // time (parallel tests) would register the meta API twice, a GLib critical.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if !gst::meta::CustomMeta::is_registered(FRAME_META_NAME) {
+            gst::meta::CustomMeta::register(FRAME_META_NAME, &[]);
+        }
+    });
 }
 
 /// Per-frame facts carried in the [`FRAME_META_NAME`] custom meta.

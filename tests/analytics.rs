@@ -329,12 +329,15 @@ fn analytics_only_producer_is_tracked_and_counted() {
     let db = dir.join("events.db");
     let desc = format!(
         "videotestsrc num-buffers=30 pattern=black ! video/x-raw,format=RGB,width={W},height={H},framerate=10/1 \
-         ! identity name=producer ! edgetrack ! edgejson location={} \
+         ! identity name=producer ! edgetrack ! edgeoverlay ! edgejson location={} \
          ! edgeevents location={} count-interval=1 ! appsink name=out sync=false",
         json.display(),
         db.display()
     );
     let seen: Shared<(u64, Vec<Od>, usize)> = Arc::default();
+    // Per frame: whether edgeoverlay drew on the black frame along the
+    // person's top edge.
+    let drawn: Shared<bool> = Arc::default();
     run(&desc, |bin| {
         let count = Arc::new(Mutex::new(0));
         bin.by_name("producer")
@@ -362,6 +365,7 @@ fn analytics_only_producer_is_tracked_and_counted() {
             .downcast::<gst_app::AppSink>()
             .expect("appsink");
         let seen = seen.clone();
+        let drawn = drawn.clone();
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |s| {
@@ -372,6 +376,17 @@ fn analytics_only_producer_is_tracked_and_counted() {
                         read_relation_meta(buf),
                         roi_count(buf),
                     ));
+                    let i = drawn.lock().unwrap().len() as i32;
+                    let (_, x, y, w, _, _) = producer_boxes(i)[0];
+                    let map = buf.map_readable().expect("map");
+                    let stride = (W as usize * 3).next_multiple_of(4);
+                    let on_edge = (y - 2..=y + 2).any(|yy| {
+                        (x + 4..x + w - 4).any(|xx| {
+                            let o = yy as usize * stride + xx as usize * 3;
+                            map[o..o + 3].iter().any(|&v| v > 0)
+                        })
+                    });
+                    drawn.lock().unwrap().push(on_edge);
                     Ok(gst::FlowSuccess::Ok)
                 })
                 .build(),
@@ -407,6 +422,8 @@ fn analytics_only_producer_is_tracked_and_counted() {
         }
     }
     assert_ne!(ids["person"], ids["car"]);
+    // edgeoverlay drew the upstream producer's objects.
+    assert_eq!(*drawn.lock().unwrap(), vec![true; 30]);
 
     // edgejson reports them with the same ids.
     let lines = common::read_jsonl(&json);
