@@ -31,15 +31,16 @@ start=$(date +%s)
 [ -f "$ORT_LIB" ] || { echo "error: ONNX Runtime missing at $ORT_LIB (run scripts/setup.sh)" >&2; exit 1; }
 [ -e "$SHARED/media/vtest.avi" ] || { echo "error: shared test assets missing at $SHARED" >&2; exit 1; }
 
-# The host's Debian mirror, from its apt sources (deb822 or one-line format).
+# The host's Debian mirror (its .../debian URI, not -security), from its apt
+# sources (deb822 or one-line format).
 mirror() {
   local u
   u=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null \
-    | awk '{print $2}' | grep -v -- '-security' | head -n 1 || true)
+    | awk '{print $2}' | grep -E '/debian/?$' | head -n 1 || true)
   if [ -z "$u" ]; then
     u=$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
       | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; exit}}' \
-      | grep -v -- '-security' | head -n 1 || true)
+      | grep -E '/debian/?$' | head -n 1 || true)
   fi
   [ -n "$u" ] || { echo "error: no Debian mirror found in /etc/apt/sources.list(.d)" >&2; exit 1; }
   echo "$u"
@@ -52,7 +53,8 @@ cleanup() {
     umount -l "${MOUNTS[$i]}" 2>/dev/null || true
   done
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM # exits through the EXIT trap
 
 bind() { # bind SRC DEST [ro]
   mkdir -p "$2"
