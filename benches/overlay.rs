@@ -55,6 +55,8 @@ fn objects() -> Vec<Object> {
                 tracked: i % 4 != 0,
                 vx: 0.0,
                 vy: 0.0,
+                first_seen: None,
+                last_seen: None,
             });
             o
         })

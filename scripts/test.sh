@@ -39,4 +39,6 @@ GST_REGISTRY=target/meson-registry.bin \
   gst-inspect-1.0 edgedetect | grep -q "Edge AI object detector" \
   || { echo "error: the meson-installed plugin does not provide our edgedetect" >&2; exit 1; }
 echo "meson: installed $installed and gst-inspect-1.0 finds edgedetect in it"
+echo "== GStreamer 1.26 in a Debian 13 root: the v1_24 feature (scripts/test-gst126.sh)"
+bash scripts/test-gst126.sh
 echo "== All checks passed"

@@ -26,8 +26,22 @@
 //! | `throttle-factor` | double | `thermalgate` | share of frames currently allowed to run inference |
 //!
 //! The custom meta carries no tags, so converters and scalers keep it.
+//!
+//! With the cargo feature `v1_24`, objects are also written to and read from
+//! GStreamer's own analytics metadata (`GstAnalyticsRelationMeta`: one
+//! object-detection Mtd per object, a tracking Mtd related to it), in
+//! [`analytics`]; which kinds an element writes is its `meta-output` property
+//! ([`MetaOutput`]). Readers see one list of objects whichever kinds the
+//! buffer carries: an object present in both (linked by the `analytics`
+//! parameter structure of its ROI meta, field `od_id`: the OD Mtd's id) is
+//! listed once. See docs/metadata.md for the mapping.
 
+use gst::glib;
+use gst::prelude::*;
 use gst_video::VideoRegionOfInterestMeta;
+
+#[cfg(feature = "v1_24")]
+pub mod analytics;
 
 /// Name of the custom meta that carries per-frame facts.
 pub const FRAME_META_NAME: &str = "EdgeAIFrameMeta";
@@ -39,12 +53,76 @@ pub const DETECTION_PARAM: &str = "detection";
 pub const OBJECT_ID_PARAM: &str = "object_id";
 /// `edgetrack`'s tracking parameter structure.
 pub const TRACKING_PARAM: &str = "tracking";
+/// Parameter structure linking a ROI meta to the object-detection Mtd of the
+/// same object in the buffer's `GstAnalyticsRelationMeta` (field `od_id`,
+/// uint). Written only by builds with the `v1_24` feature.
+pub const ANALYTICS_PARAM: &str = "analytics";
+
+/// Which metadata kinds an element writes its objects to: the `meta-output`
+/// property of `edgedetect` and `edgetrack` (builds with the `v1_24` feature;
+/// without it only ROI metas exist and the setting is ignored).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, glib::Enum)]
+#[enum_type(name = "GstEdgeAIMetaOutput")]
+pub enum MetaOutput {
+    /// ROI metas (DL Streamer's layout) and GStreamer's analytics relation meta.
+    #[default]
+    #[enum_value(
+        name = "Both: ROI metas (DL Streamer layout) and GstAnalyticsRelationMeta",
+        nick = "both"
+    )]
+    Both,
+    /// `GstVideoRegionOfInterestMeta` only.
+    #[enum_value(name = "ROI: GstVideoRegionOfInterestMeta only", nick = "roi")]
+    Roi,
+    /// `GstAnalyticsRelationMeta` only.
+    #[enum_value(name = "Analytics: GstAnalyticsRelationMeta only", nick = "analytics")]
+    Analytics,
+}
+
+impl MetaOutput {
+    /// Whether ROI metas are written (always, without the `v1_24` feature).
+    pub fn roi(self) -> bool {
+        !cfg!(feature = "v1_24") || self != MetaOutput::Analytics
+    }
+
+    /// Whether the analytics relation meta is written (never without `v1_24`).
+    pub fn analytics(self) -> bool {
+        cfg!(feature = "v1_24") && self != MetaOutput::Roi
+    }
+}
+
+/// Name of the [`MetaOutput`] property.
+pub const META_OUTPUT_PROPERTY: &str = "meta-output";
+
+/// The `meta-output` property for elements that write objects: one
+/// ParamSpec with the `v1_24` feature, none without it (the default build's
+/// elements keep their property list).
+pub fn meta_output_properties() -> Vec<glib::ParamSpec> {
+    if !cfg!(feature = "v1_24") {
+        return Vec::new();
+    }
+    vec![
+        glib::ParamSpecEnum::builder_with_default(META_OUTPUT_PROPERTY, MetaOutput::default())
+            .nick("Metadata output")
+            .blurb(
+                "Which metadata the objects are written to: ROI metas (DL Streamer layout), \
+                 GStreamer's analytics relation meta, or both",
+            )
+            .mutable_playing()
+            .build(),
+    ]
+}
 
 /// Registers the custom meta. Called from `plugin_init`; harmless to call twice.
 pub fn register() {
-    if !gst::meta::CustomMeta::is_registered(FRAME_META_NAME) {
-        gst::meta::CustomMeta::register(FRAME_META_NAME, &[]);
-    }
+    // Once per process: two threads checking and registering at the same
+    // time (parallel tests) would register the meta API twice, a GLib critical.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if !gst::meta::CustomMeta::is_registered(FRAME_META_NAME) {
+            gst::meta::CustomMeta::register(FRAME_META_NAME, &[]);
+        }
+    });
 }
 
 /// Per-frame facts carried in the [`FRAME_META_NAME`] custom meta.
@@ -118,6 +196,12 @@ pub struct Tracking {
     /// Kalman velocity of the box centre, pixels per frame.
     pub vx: f64,
     pub vy: f64,
+    /// Running time of the frame the track was first seen on. Carried by the
+    /// analytics tracking Mtd only (`None` when read from ROI metas alone).
+    pub first_seen: Option<gst::ClockTime>,
+    /// Running time of the last frame a detection matched the track.
+    /// Analytics tracking Mtd only, like `first_seen`.
+    pub last_seen: Option<gst::ClockTime>,
 }
 
 /// One object, in frame pixels.
@@ -211,8 +295,51 @@ fn tracking_structures(t: &Tracking) -> [gst::Structure; 2] {
 
 /// Adds one object as a ROI meta with its `detection` structure (and, when
 /// `obj.tracking` is set, its `object_id` and `tracking` structures).
-/// Returns the ROI meta's id.
+/// Returns the ROI meta's id. Writes ROI metas only, whatever the build: an
+/// element with a `meta-output` property calls [`add_object_to`].
 pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height: u32) -> i32 {
+    add_roi(buffer, obj, width, height, None)
+}
+
+/// Adds one object to the metadata kinds `output` selects (see
+/// [`MetaOutput`]); both kinds describe the same object and are linked.
+/// Returns the ROI meta's id, -1 when no ROI meta was written.
+pub fn add_object_to(
+    buffer: &mut gst::BufferRef,
+    obj: &Object,
+    width: u32,
+    height: u32,
+    output: MetaOutput,
+) -> i32 {
+    #[cfg(feature = "v1_24")]
+    let od = if output.analytics() {
+        analytics::add_object(buffer, obj, width, height)
+    } else {
+        None
+    };
+    #[cfg(not(feature = "v1_24"))]
+    let od = None;
+    if output.roi() {
+        add_roi(buffer, obj, width, height, od)
+    } else {
+        -1
+    }
+}
+
+/// The ROI meta's parameter structure linking it to OD Mtd `od_id`.
+fn analytics_link(od_id: u32) -> gst::Structure {
+    gst::Structure::builder(ANALYTICS_PARAM)
+        .field("od_id", od_id)
+        .build()
+}
+
+fn add_roi(
+    buffer: &mut gst::BufferRef,
+    obj: &Object,
+    width: u32,
+    height: u32,
+    od: Option<u32>,
+) -> i32 {
     let rect = roi_rect(obj, width, height);
     // GStreamer leaves ROI ids at 0; number ours so each is unique on the buffer.
     let id = buffer
@@ -227,6 +354,9 @@ pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height:
         for s in tracking_structures(t) {
             meta.add_param(s);
         }
+    }
+    if let Some(od) = od {
+        meta.add_param(analytics_link(od));
     }
     meta.id()
 }
@@ -278,10 +408,126 @@ pub fn set_trackings(
     written
 }
 
-/// Reads every ROI meta on the buffer as an object in frame pixels. Works on
-/// ours and on any producer's: without a `detection` structure the ROI
-/// rectangle is used, the ROI type is the label, confidence is 1.
+/// Writes tracking facts onto many objects, in the metadata kinds `output`
+/// selects. `tracks` maps the position of an object in the list [`objects`]
+/// returned for this buffer (metas not added or removed since) to its
+/// tracking facts. An object missing from a selected kind is added to it
+/// (an upstream detector's analytics-only object gets a ROI meta too when
+/// `output` is `both`), linked to its other half. Returns how many objects
+/// were written.
+pub fn set_trackings_to(
+    buffer: &mut gst::BufferRef,
+    tracks: &std::collections::HashMap<usize, Tracking>,
+    width: u32,
+    height: u32,
+    output: MetaOutput,
+) -> usize {
+    if tracks.is_empty() {
+        return 0;
+    }
+    let (objs, srcs) = collect(buffer, width, height);
+    // OD Mtds added for objects that had none, by position.
+    #[cfg(feature = "v1_24")]
+    let links = if output.analytics() {
+        analytics::write_trackings(buffer, tracks, &objs, &srcs, width, height)
+    } else {
+        std::collections::HashMap::new()
+    };
+    #[cfg(not(feature = "v1_24"))]
+    let links: std::collections::HashMap<usize, u32> = std::collections::HashMap::new();
+    let mut by_roi = std::collections::HashMap::new();
+    let mut written = std::collections::HashSet::new();
+    for (&pos, t) in tracks {
+        let Some(src) = srcs.get(pos) else { continue };
+        if output.analytics() && (src.od.is_some() || links.contains_key(&pos)) {
+            written.insert(pos);
+        }
+        if let Some(i) = src.roi {
+            by_roi.insert(i, (pos, t));
+        }
+    }
+    if output.roi() || !links.is_empty() {
+        for (i, mut meta) in buffer
+            .iter_meta_mut::<VideoRegionOfInterestMeta>()
+            .enumerate()
+        {
+            let Some(&(pos, t)) = by_roi.get(&i) else {
+                continue;
+            };
+            if output.roi() {
+                for s in tracking_structures(t) {
+                    meta.add_param(s);
+                }
+                written.insert(pos);
+            }
+            if let Some(&od) = links.get(&pos) {
+                meta.add_param(analytics_link(od));
+            }
+        }
+    }
+    if output.roi() {
+        // In list order, so that the new ROI metas keep the objects' order.
+        let mut positions: Vec<usize> = tracks.keys().copied().collect();
+        positions.sort_unstable();
+        for pos in positions {
+            let (Some(t), Some(src), Some(obj)) = (tracks.get(&pos), srcs.get(pos), objs.get(pos))
+            else {
+                continue;
+            };
+            if src.roi.is_none() {
+                let mut obj = obj.clone();
+                obj.track_id = Some(t.track_id);
+                obj.tracking = Some(t.clone());
+                add_roi(buffer, &obj, width, height, src.od);
+                written.insert(pos);
+            }
+        }
+    }
+    written.len()
+}
+
+/// Where an object of [`objects`] lives on the buffer: the position of its
+/// ROI meta among the buffer's ROI metas, the id of its OD Mtd.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Source {
+    roi: Option<usize>,
+    od: Option<u32>,
+}
+
+/// Every object on the buffer, each once, with where it lives: the ROI
+/// metas in order, then the analytics OD Mtds no ROI meta is linked to.
+fn collect(buffer: &gst::BufferRef, width: u32, height: u32) -> (Vec<Object>, Vec<Source>) {
+    let rois = roi_objects(buffer, width, height);
+    let mut objs = Vec::with_capacity(rois.len());
+    let mut srcs = Vec::with_capacity(rois.len());
+    for (i, (obj, link)) in rois.into_iter().enumerate() {
+        objs.push(obj);
+        srcs.push(Source {
+            roi: Some(i),
+            od: link,
+        });
+    }
+    #[cfg(feature = "v1_24")]
+    analytics::merge(buffer, &mut objs, &mut srcs);
+    #[cfg(not(feature = "v1_24"))]
+    for s in &mut srcs {
+        s.od = None;
+    }
+    (objs, srcs)
+}
+
+/// Reads every object on the buffer in frame pixels: ROI metas (ours and
+/// any producer's: without a `detection` structure the ROI rectangle is
+/// used, the ROI type is the label, confidence is 1) and, with the `v1_24`
+/// feature, the OD Mtds of GStreamer's analytics relation meta (with their
+/// related tracking Mtds). An object written in both kinds is listed once.
 pub fn objects(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<Object> {
+    collect(buffer, width, height).0
+}
+
+/// Every ROI meta on the buffer as an object in frame pixels, with the id of
+/// the OD Mtd it is linked to (its `analytics` structure), if any.
+fn roi_objects(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<(Object, Option<u32>)> {
     let (w, h) = (f64::from(width), f64::from(height));
     buffer
         .iter_meta::<VideoRegionOfInterestMeta>()
@@ -333,11 +579,16 @@ pub fn objects(buffer: &gst::BufferRef, width: u32, height: u32) -> Vec<Object> 
                         .unwrap_or(true),
                     vx: t.get::<f64>("velocity_x").unwrap_or(0.0),
                     vy: t.get::<f64>("velocity_y").unwrap_or(0.0),
+                    first_seen: None,
+                    last_seen: None,
                 });
             } else if let Some(Ok(id)) = meta.param(OBJECT_ID_PARAM).map(|o| o.get::<i32>("id")) {
                 obj.track_id = u64::try_from(id).ok();
             }
-            obj
+            let link = meta
+                .param(ANALYTICS_PARAM)
+                .and_then(|a| a.get::<u32>("od_id").ok());
+            (obj, link)
         })
         .collect()
 }
@@ -436,6 +687,8 @@ mod tests {
             tracked: false,
             vx: 1.5,
             vy: -0.5,
+            first_seen: None,
+            last_seen: None,
         };
         assert!(set_tracking(buf.get_mut().unwrap(), id, &t));
         let meta = buf
@@ -472,6 +725,8 @@ mod tests {
             tracked: true,
             vx: 0.0,
             vy: 0.0,
+            first_seen: None,
+            last_seen: None,
         };
         // Find the objects at x = 10 and x = 30 by position.
         let before = objects(&buf, 100, 100);

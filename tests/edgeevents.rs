@@ -91,6 +91,8 @@ fn frame_buffer(
                 tracked,
                 vx: 0.0,
                 vy: 0.0,
+                first_seen: None,
+                last_seen: None,
             });
             meta::add_object(b, &m, w, h);
         }
@@ -417,6 +419,8 @@ fn snapshot_through(format: &str, width: usize, db: &Path, bbox: [f64; 4]) -> Op
                     tracked: true,
                     vx: 0.0,
                     vy: 0.0,
+                    first_seen: None,
+                    last_seen: None,
                 });
                 meta::add_object(buf.make_mut(), &o, w, 48);
             }

@@ -339,6 +339,8 @@ fn tracked(track_id: u64, tracked: bool, class_id: i32, bbox: [f64; 4]) -> Objec
         tracked,
         vx: 0.0,
         vy: 0.0,
+        first_seen: None,
+        last_seen: None,
     });
     o
 }

@@ -42,6 +42,7 @@ struct Settings {
     interval: u32,
     threads: u32,
     provider: Provider,
+    meta_output: meta::MetaOutput,
 }
 
 impl Default for Settings {
@@ -59,6 +60,7 @@ impl Default for Settings {
             interval: DEFAULT_INTERVAL,
             threads: DEFAULT_THREADS,
             provider: Provider::Cpu,
+            meta_output: meta::MetaOutput::default(),
         }
     }
 }
@@ -367,6 +369,9 @@ impl ObjectImpl for EdgeDetect {
                     .read_only()
                     .build(),
             ]
+            .into_iter()
+            .chain(meta::meta_output_properties())
+            .collect()
         });
         PROPERTIES.as_ref()
     }
@@ -410,6 +415,7 @@ impl ObjectImpl for EdgeDetect {
             "interval" => s.interval = value.get().unwrap_or(DEFAULT_INTERVAL),
             "threads" => s.threads = value.get().unwrap_or(DEFAULT_THREADS),
             "provider" => s.provider = value.get().unwrap_or_default(),
+            meta::META_OUTPUT_PROPERTY => s.meta_output = value.get().unwrap_or_default(),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -441,6 +447,7 @@ impl ObjectImpl for EdgeDetect {
             "interval" => s.interval.to_value(),
             "threads" => s.threads.to_value(),
             "provider" => s.provider.to_value(),
+            meta::META_OUTPUT_PROPERTY => s.meta_output.to_value(),
             "frames-inferred" => stats.frames_inferred.to_value(),
             "frames-skipped" => stats.frames_skipped.to_value(),
             "mean-latency" => {
@@ -645,7 +652,13 @@ impl BaseTransformImpl for EdgeDetect {
                     objects.len()
                 );
                 for obj in &objects {
-                    meta::add_object(buf, obj, info.width(), info.height());
+                    meta::add_object_to(
+                        buf,
+                        obj,
+                        info.width(),
+                        info.height(),
+                        settings.meta_output,
+                    );
                 }
                 if let Err(e) = meta::update_frame_info(buf, |f| {
                     f.inferred = Some(true);

@@ -48,6 +48,7 @@ struct Settings {
     track_buffer: u32,
     min_box_area: f64,
     per_class: bool,
+    meta_output: meta::MetaOutput,
 }
 
 impl Default for Settings {
@@ -61,6 +62,7 @@ impl Default for Settings {
             track_buffer: DEFAULT_TRACK_BUFFER,
             min_box_area: DEFAULT_MIN_BOX_AREA,
             per_class: DEFAULT_PER_CLASS,
+            meta_output: meta::MetaOutput::default(),
         }
     }
 }
@@ -88,6 +90,8 @@ impl Settings {
 struct TrackLabel {
     label: String,
     label_id: i32,
+    /// Running times of the first and the latest matched detection.
+    seen: (Option<gst::ClockTime>, Option<gst::ClockTime>),
 }
 
 /// A message to post once no lock is held.
@@ -206,6 +210,7 @@ impl State {
             let info = info.unwrap_or_else(|| TrackLabel {
                 label: String::new(),
                 label_id: -1,
+                seen: (None, None),
             });
             out.push(TrackMessage {
                 event,
@@ -366,6 +371,9 @@ impl ObjectImpl for EdgeTrack {
                     .read_only()
                     .build(),
             ]
+            .into_iter()
+            .chain(meta::meta_output_properties())
+            .collect()
         });
         PROPERTIES.as_ref()
     }
@@ -387,6 +395,7 @@ impl ObjectImpl for EdgeTrack {
             "track-buffer" => s.track_buffer = value.get().unwrap_or(DEFAULT_TRACK_BUFFER),
             "min-box-area" => s.min_box_area = value.get().unwrap_or(DEFAULT_MIN_BOX_AREA),
             "per-class" => s.per_class = value.get().unwrap_or(DEFAULT_PER_CLASS),
+            meta::META_OUTPUT_PROPERTY => s.meta_output = value.get().unwrap_or_default(),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -402,6 +411,7 @@ impl ObjectImpl for EdgeTrack {
             "track-buffer" => s.track_buffer.to_value(),
             "min-box-area" => s.min_box_area.to_value(),
             "per-class" => s.per_class.to_value(),
+            meta::META_OUTPUT_PROPERTY => s.meta_output.to_value(),
             "tracks-alive" => self.tracks_alive.load(Ordering::Relaxed).to_value(),
             "tracks-total" => self.tracks_total.load(Ordering::Relaxed).to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
@@ -600,11 +610,14 @@ impl BaseTransformImpl for EdgeTrack {
                     else {
                         continue;
                     };
+                    let first = state.tracks.get(&o.track_id).and_then(|t| t.seen.0);
+                    let seen = (first.or(running_time), running_time);
                     state.tracks.insert(
                         o.track_id,
                         TrackLabel {
                             label: obj.label.clone(),
                             label_id: obj.class_id,
+                            seen,
                         },
                     );
                     writes.insert(
@@ -615,10 +628,12 @@ impl BaseTransformImpl for EdgeTrack {
                             tracked: true,
                             vx: f64::from(o.vx),
                             vy: f64::from(o.vy),
+                            first_seen: seen.0,
+                            last_seen: seen.1,
                         },
                     );
                 }
-                meta::set_trackings(buf, &writes);
+                meta::set_trackings_to(buf, &writes, width, height, settings.meta_output);
                 gst::trace!(
                     CAT,
                     imp = self,
@@ -637,9 +652,9 @@ impl BaseTransformImpl for EdgeTrack {
                     if !(b[2] > 0.0 && b[0] < w && b[3] > 0.0 && b[1] < h) {
                         continue;
                     }
-                    let (label, label_id) = match state.tracks.get(&o.track_id) {
-                        Some(t) => (t.label.as_str(), t.label_id),
-                        None => ("", -1),
+                    let (label, label_id, seen) = match state.tracks.get(&o.track_id) {
+                        Some(t) => (t.label.as_str(), t.label_id, t.seen),
+                        None => ("", -1, (None, None)),
                     };
                     let mut obj = meta::Object::new(label, label_id, f64::from(o.score), b);
                     obj.track_id = Some(o.track_id);
@@ -649,8 +664,10 @@ impl BaseTransformImpl for EdgeTrack {
                         tracked: false,
                         vx: f64::from(o.vx),
                         vy: f64::from(o.vy),
+                        first_seen: seen.0,
+                        last_seen: seen.1,
                     });
-                    meta::add_object(buf, &obj, width, height);
+                    meta::add_object_to(buf, &obj, width, height, settings.meta_output);
                     added += 1;
                 }
                 gst::trace!(CAT, imp = self, "skipped frame: {added} predicted boxes");
