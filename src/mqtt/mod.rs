@@ -318,7 +318,9 @@ mod tls {
             }
             (None, None) => builder.with_no_client_auth(),
             _ => {
-                return Err("a client certificate needs both the cert file and the key file".into());
+                return Err(
+                    "a client certificate needs both the cert file and the key file".into(),
+                );
             }
         };
         Ok(Arc::new(config))
@@ -333,7 +335,9 @@ pub fn describe(e: &ConnectionError) -> String {
                 "the broker refused the user name or password (check the credentials)".into()
             }
             ConnectReturnCode::NotAuthorized => {
-                "the broker refused the connection: not authorised (check the credentials, the client certificate or the broker's ACL)".into()
+                // Mosquitto answers this (not BadUserNamePassword) to a
+                // wrong password.
+                "the broker refused the user name, password or client certificate: not authorised (check the credentials and the broker's ACL)".into()
             }
             ConnectReturnCode::BadClientId => {
                 "the broker refused the client id (set another one)".into()
