@@ -18,6 +18,7 @@ DEB_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav
   python3 python3-venv meson ninja-build
+  mosquitto mosquitto-clients openssl
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

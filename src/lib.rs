@@ -28,11 +28,13 @@ pub mod draw;
 pub mod edgedetect;
 pub mod edgeevents;
 pub mod edgejson;
+pub mod edgemqtt;
 pub mod edgeoverlay;
 pub mod edgetrack;
 pub mod events;
 pub mod inference;
 pub mod meta;
+pub mod mqtt;
 pub mod runner;
 pub mod runtime;
 pub mod thermal;
@@ -102,6 +104,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     edgetrack::register(plugin)?;
     edgeoverlay::register(plugin)?;
     edgeevents::register(plugin)?;
+    edgemqtt::register(plugin)?;
     thermalgate::register(plugin)?;
     Ok(())
 }

@@ -16,10 +16,12 @@ use super::Synchronous;
 use crate::events::book::{Book, BookConfig, Event, Frame, Observation};
 use crate::events::snapshot::crop_rgb;
 use crate::events::store::{self, EndReason, Store, SystemRecord};
-use crate::events::sync::{SyncConfig, SyncReport, Syncer, validate_url};
+use crate::events::sync::{HttpTransport, SyncConfig, SyncReport, Syncer, Transport, validate_url};
+use crate::events::sync_mqtt::MqttTransport;
 use crate::events::writer::{self, Msg, Report, WriterConfig, now_ms};
 use crate::inference::preprocess::{FrameView, PixelLayout, Plane, YuvConversion, YuvMatrix};
 use crate::meta;
+use crate::mqtt::{BrokerConfig, BrokerUrl, is_mqtt_url, redact};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -68,6 +70,13 @@ struct Settings {
     batch_size: u32,
     sync_interval_ms: u32,
     synchronous: Synchronous,
+    /// MQTT only (`mqtt://`, `mqtts://` sync-url).
+    sync_username: Option<String>,
+    sync_password: Option<String>,
+    sync_client_id: Option<String>,
+    sync_ca_file: Option<String>,
+    sync_cert_file: Option<String>,
+    sync_key_file: Option<String>,
 }
 
 impl Default for Settings {
@@ -86,6 +95,12 @@ impl Default for Settings {
             batch_size: DEFAULT_BATCH_SIZE,
             sync_interval_ms: DEFAULT_SYNC_INTERVAL_MS,
             synchronous: DEFAULT_SYNCHRONOUS,
+            sync_username: None,
+            sync_password: None,
+            sync_client_id: None,
+            sync_ca_file: None,
+            sync_cert_file: None,
+            sync_key_file: None,
         }
     }
 }
@@ -287,6 +302,44 @@ fn sync_reporter(
     })
 }
 
+/// The sync transport `url` names, with the MQTT settings.
+fn transport(s: &Settings, url: &str, database_id: &str) -> Result<Box<dyn Transport>, String> {
+    let mqtt_only = [
+        ("sync-username", s.sync_username.is_some()),
+        ("sync-password", s.sync_password.is_some()),
+        ("sync-client-id", s.sync_client_id.is_some()),
+        ("sync-ca-file", s.sync_ca_file.is_some()),
+        ("sync-cert-file", s.sync_cert_file.is_some()),
+        ("sync-key-file", s.sync_key_file.is_some()),
+    ];
+    if !is_mqtt_url(url) {
+        if let Some((name, _)) = mqtt_only.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "{name} applies to mqtt:// and mqtts:// sync URLs only, not to {}",
+                redact(url)
+            ));
+        }
+        return Ok(Box::new(HttpTransport::new(url.to_string())));
+    }
+    let broker = BrokerUrl::parse(url)?;
+    let client_id = s.sync_client_id.clone().unwrap_or_else(|| {
+        format!(
+            "edgeevents-{}-{}",
+            s.stream_id,
+            database_id.get(..8).unwrap_or(database_id)
+        )
+    });
+    let mut cfg = BrokerConfig::new(broker, client_id);
+    cfg.username = s.sync_username.clone();
+    cfg.password = s.sync_password.clone();
+    cfg.ca_file = s.sync_ca_file.clone().map(Into::into);
+    cfg.cert_file = s.sync_cert_file.clone().map(Into::into);
+    cfg.key_file = s.sync_key_file.clone().map(Into::into);
+    let t = MqttTransport::new(cfg, s.batch_size as usize)
+        .map_err(|e| format!("sync-url {}: {e}", redact(url)))?;
+    Ok(Box::new(t))
+}
+
 #[glib::object_subclass]
 impl ObjectSubclass for EdgeEvents {
     const NAME: &'static str = "GstEdgeEvents";
@@ -360,7 +413,7 @@ impl ObjectImpl for EdgeEvents {
                     .build(),
                 glib::ParamSpecString::builder("sync-url")
                     .nick("Sync URL")
-                    .blurb("HTTP endpoint that receives the events as JSON batches (POST); unset: no sync")
+                    .blurb("Where the events go: an http(s):// endpoint (JSON batches, POST) or an mqtt(s)://[user[:password]@]host[:port]/PREFIX broker (one QoS 1 message per event on PREFIX/STREAM/KIND); unset: no sync")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("batch-size")
@@ -377,6 +430,37 @@ impl ObjectImpl for EdgeEvents {
                     .minimum(100)
                     .maximum(3_600_000)
                     .default_value(DEFAULT_SYNC_INTERVAL_MS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("sync-username")
+                    .nick("Sync user name")
+                    .blurb("MQTT user name (overrides the one in sync-url)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("sync-password")
+                    .nick("Sync password")
+                    .blurb("MQTT password (overrides the one in sync-url); write-only, never logged")
+                    .write_only()
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("sync-client-id")
+                    .nick("Sync client id")
+                    .blurb("MQTT client id (unset: edgeevents-STREAM-DATABASE, the first 8 hex digits of the database id); cloud brokers often tie their policies to it")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("sync-ca-file")
+                    .nick("Sync CA file")
+                    .blurb("PEM file of the certificate authorities that sign the broker's certificate (mqtts://; unset: the system's trusted certificates)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("sync-cert-file")
+                    .nick("Sync client certificate")
+                    .blurb("PEM client certificate for mqtts:// (with sync-key-file), e.g. for AWS IoT Core")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("sync-key-file")
+                    .nick("Sync client key")
+                    .blurb("PEM private key of sync-cert-file")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("synchronous", DEFAULT_SYNCHRONOUS)
@@ -420,6 +504,12 @@ impl ObjectImpl for EdgeEvents {
             "batch-size" => s.batch_size = value.get().unwrap_or(DEFAULT_BATCH_SIZE),
             "sync-interval" => s.sync_interval_ms = value.get().unwrap_or(DEFAULT_SYNC_INTERVAL_MS),
             "synchronous" => s.synchronous = value.get().unwrap_or(DEFAULT_SYNCHRONOUS),
+            "sync-username" => s.sync_username = string(value).filter(|v| !v.is_empty()),
+            "sync-password" => s.sync_password = string(value).filter(|v| !v.is_empty()),
+            "sync-client-id" => s.sync_client_id = string(value).filter(|v| !v.is_empty()),
+            "sync-ca-file" => s.sync_ca_file = string(value).filter(|v| !v.is_empty()),
+            "sync-cert-file" => s.sync_cert_file = string(value).filter(|v| !v.is_empty()),
+            "sync-key-file" => s.sync_key_file = string(value).filter(|v| !v.is_empty()),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -440,6 +530,11 @@ impl ObjectImpl for EdgeEvents {
             "batch-size" => s.batch_size.to_value(),
             "sync-interval" => s.sync_interval_ms.to_value(),
             "synchronous" => s.synchronous.to_value(),
+            "sync-username" => s.sync_username.to_value(),
+            "sync-client-id" => s.sync_client_id.to_value(),
+            "sync-ca-file" => s.sync_ca_file.to_value(),
+            "sync-cert-file" => s.sync_cert_file.to_value(),
+            "sync-key-file" => s.sync_key_file.to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
         }
     }
@@ -531,15 +626,17 @@ impl BaseTransformImpl for EdgeEvents {
         let syncer = match &s.sync_url {
             Some(url) => {
                 let sync_store = Store::open(&path, &s.stream_id, sync).map_err(open_err)?;
+                let transport = transport(&s, url, sync_store.database_id())
+                    .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
                 let syncer = Syncer::spawn(
                     sync_store,
                     SyncConfig {
-                        url: url.clone(),
                         batch_size: s.batch_size as usize,
                         interval,
                         max_backoff: MAX_BACKOFF,
                     },
-                    sync_reporter(self.obj().downgrade(), url.clone()),
+                    transport,
+                    sync_reporter(self.obj().downgrade(), redact(url)),
                 )
                 .map_err(|e| {
                     gst::error_msg!(

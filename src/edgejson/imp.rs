@@ -65,8 +65,8 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * k).round() / k
 }
 
-/// One JSON line for one buffer.
-fn frame_line(
+/// One JSON line for one buffer (also `edgemqtt`'s payload).
+pub(crate) fn frame_line(
     frame: u64,
     buf: &gst::BufferRef,
     width: u32,

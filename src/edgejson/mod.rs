@@ -22,6 +22,8 @@ use gst::prelude::*;
 
 mod imp;
 
+pub(crate) use imp::frame_line;
+
 glib::wrapper! {
     pub struct EdgeJson(ObjectSubclass<imp::EdgeJson>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MPL-2.0
-//! Batched upstream sync: a background thread posts the stream's final rows
-//! not yet synced, oldest first, as JSON batches to an HTTP endpoint, and
-//! marks them synced only after a 2xx answer. On any other answer or a
-//! network error it waits `interval · 2^(failures-1)` (±10 %, at most
+//! Batched upstream sync: a background thread sends the stream's final rows
+//! not yet synced, oldest first, through a [`Transport`] (HTTP here: JSON
+//! batches posted to an endpoint; MQTT in [`super::sync_mqtt`]: one QoS 1
+//! message per event), and marks them synced only once the receiver
+//! acknowledged all of them (a 2xx answer, every PUBACK). On a failure it
+//! waits `interval · 2^(failures-1)` (±10 %, at most
 //! `max_backoff`) and sends the same rows again: at-least-once delivery,
 //! and every event carries a `key` that stays the same on every attempt, so
 //! the receiver de-duplicates on it.
@@ -29,7 +31,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncConfig {
-    pub url: String,
     pub batch_size: usize,
     pub interval: Duration,
     pub max_backoff: Duration,
@@ -64,8 +65,59 @@ impl std::fmt::Display for PostError {
     }
 }
 
+/// Where the sync thread sends the rows: one attempt per batch.
+pub trait Transport: Send {
+    /// Delivers `rows` (oldest first); `Ok` only when the receiver
+    /// acknowledged every one of them. On `Err` the same rows (and maybe
+    /// more) come again later: the receiver may see some twice.
+    fn send(
+        &mut self,
+        database_id: &str,
+        stream_id: &str,
+        rows: &[Outgoing],
+    ) -> Result<(), PostError>;
+}
+
+/// JSON batches posted to an HTTP endpoint.
+pub struct HttpTransport {
+    agent: ureq::Agent,
+    url: String,
+}
+
+impl HttpTransport {
+    pub fn new(url: String) -> HttpTransport {
+        HttpTransport {
+            agent: agent(),
+            url,
+        }
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send(
+        &mut self,
+        database_id: &str,
+        stream_id: &str,
+        rows: &[Outgoing],
+    ) -> Result<(), PostError> {
+        let body = batch_body(database_id, stream_id, rows);
+        let key = match (rows.first(), rows.last()) {
+            (Some(a), Some(b)) => format!(
+                "{}..{}",
+                a.event["key"].as_str().unwrap_or(""),
+                b.event["key"].as_str().unwrap_or("")
+            ),
+            _ => return Ok(()),
+        };
+        post(&self.agent, &self.url, &body, &key)
+    }
+}
+
 /// Checks a `sync-url` before anything starts.
 pub fn validate_url(url: &str) -> Result<(), String> {
+    if crate::mqtt::is_mqtt_url(url) {
+        return crate::mqtt::BrokerUrl::parse(url).map(|_| ());
+    }
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("http://") {
         return Ok(());
@@ -79,7 +131,10 @@ pub fn validate_url(url: &str) -> Result<(), String> {
             ))
         };
     }
-    Err(format!("sync-url {url}: not an http:// or https:// URL"))
+    Err(format!(
+        "sync-url {}: not an http://, https://, mqtt:// or mqtts:// URL",
+        crate::mqtt::redact(url)
+    ))
 }
 
 /// The JSON body of one batch.
@@ -212,13 +267,18 @@ pub struct Syncer {
 
 impl Syncer {
     /// Starts syncing `store`'s stream.
-    pub fn spawn(store: Store, cfg: SyncConfig, report: SyncReporter) -> std::io::Result<Syncer> {
+    pub fn spawn(
+        store: Store,
+        cfg: SyncConfig,
+        transport: Box<dyn Transport>,
+        report: SyncReporter,
+    ) -> std::io::Result<Syncer> {
         let shared = Arc::new(Shared::default());
         let (done_tx, done) = channel();
         let s2 = shared.clone();
         let handle = std::thread::Builder::new()
             .name("edgeevents-sync".into())
-            .spawn(move || run(store, cfg, report, s2, done_tx))?;
+            .spawn(move || run(store, cfg, transport, report, s2, done_tx))?;
         Ok(Syncer {
             shared,
             handle: Some(handle),
@@ -257,11 +317,11 @@ impl Syncer {
 fn run(
     mut store: Store,
     cfg: SyncConfig,
+    mut transport: Box<dyn Transport>,
     report: SyncReporter,
     shared: Arc<Shared>,
     _done: Sender<()>,
 ) {
-    let agent = agent();
     let mut failures = 0u32;
     loop {
         let wait = if failures == 0 {
@@ -288,13 +348,7 @@ fn run(
             if rows.is_empty() {
                 break;
             }
-            let body = batch_body(store.database_id(), store.stream_id(), &rows);
-            let key = format!(
-                "{}..{}",
-                rows[0].event["key"].as_str().unwrap_or(""),
-                rows[rows.len() - 1].event["key"].as_str().unwrap_or("")
-            );
-            match post(&agent, &cfg.url, &body, &key) {
+            match transport.send(store.database_id(), store.stream_id(), &rows) {
                 Ok(()) => {
                     let ids: Vec<_> = rows.iter().map(|r| (r.table, r.id)).collect();
                     if let Err(e) = store.mark_synced(&ids) {
@@ -358,7 +412,7 @@ mod tests {
         assert!(
             validate_url("ftp://host/x")
                 .unwrap_err()
-                .contains("not an http")
+                .contains("not an http://")
         );
         assert_eq!(
             validate_url("https://host/x").is_ok(),

@@ -18,6 +18,8 @@
 //! [stats]
 //! interval = "10s"               # 0 turns statistics off
 //! addr = "127.0.0.1:9100"        # optional JSON endpoint
+//! mqtt = "mqtt://broker.local/edgeai/cam1"  # optional: the same JSON to PREFIX/stats
+//! # mqtt-ca-file, mqtt-cert-file, mqtt-key-file: PEM files for mqtts://
 //!
 //! [stop]
 //! eos-timeout = "10s"
@@ -147,6 +149,27 @@ pub struct StatsSection {
     #[serde(default, deserialize_with = "de_duration")]
     pub interval: Option<Duration>,
     pub addr: Option<String>,
+    pub mqtt: Option<String>,
+    pub mqtt_ca_file: Option<std::path::PathBuf>,
+    pub mqtt_cert_file: Option<std::path::PathBuf>,
+    pub mqtt_key_file: Option<std::path::PathBuf>,
+}
+
+/// Where the statistics are published over MQTT (`[stats] mqtt`).
+#[derive(Clone, PartialEq)]
+pub struct StatsMqtt {
+    /// `mqtt(s)://[user[:password]@]host[:port]/PREFIX`.
+    pub url: String,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub cert_file: Option<std::path::PathBuf>,
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+// Not derived: the URL may hold a password.
+impl fmt::Debug for StatsMqtt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StatsMqtt({})", crate::mqtt::redact(&self.url))
+    }
 }
 
 /// The `[stop]` table.
@@ -200,6 +223,7 @@ pub struct Overrides {
     pub on_eos: Option<OnEos>,
     pub stats_interval: Option<Duration>,
     pub stats_addr: Option<String>,
+    pub stats_mqtt: Option<String>,
     pub eos_timeout: Option<Duration>,
     pub teardown_timeout: Option<Duration>,
 }
@@ -221,6 +245,8 @@ pub struct Settings {
     /// Statistics period; `None` = no statistics.
     pub stats_interval: Option<Duration>,
     pub stats_addr: Option<SocketAddr>,
+    /// Publish the statistics to this broker too.
+    pub stats_mqtt: Option<StatsMqtt>,
     /// How long a graceful stop waits for EOS to reach the sinks.
     pub eos_timeout: Duration,
     /// How long stopping a pipeline (state NULL) may take before the runner
@@ -282,6 +308,24 @@ impl Settings {
                 ))
             })?),
         };
+        let stats_mqtt = match cli.stats_mqtt.or(s.mqtt) {
+            None => None,
+            Some(url) => {
+                crate::mqtt::BrokerUrl::parse(&url)
+                    .map_err(|e| ConfigError(format!("invalid stats MQTT URL: {e}")))?;
+                Some(StatsMqtt {
+                    url,
+                    ca_file: s.mqtt_ca_file,
+                    cert_file: s.mqtt_cert_file,
+                    key_file: s.mqtt_key_file,
+                })
+            }
+        };
+        if stats_mqtt.is_some() && stats_interval.is_zero() {
+            return Err(ConfigError(
+                "publishing statistics to MQTT needs statistics: set stats-interval above 0".into(),
+            ));
+        }
         if stats_addr.is_some() && stats_interval.is_zero() {
             return Err(ConfigError(
                 "the stats endpoint needs statistics: set stats-interval above 0".into(),
@@ -320,6 +364,7 @@ impl Settings {
             on_eos: cli.on_eos.or(r.on_eos).unwrap_or_default(),
             stats_interval: (!stats_interval.is_zero()).then_some(stats_interval),
             stats_addr,
+            stats_mqtt,
             eos_timeout,
             teardown_timeout,
         })
@@ -439,6 +484,32 @@ teardown-timeout = "2500ms"
         assert_eq!(s.on_eos, OnEos::Exit);
         // Untouched values still come from the file.
         assert_eq!(s.max_backoff, secs(30.0));
+    }
+
+    #[test]
+    fn stats_mqtt() {
+        let file = FileConfig::parse(
+            "pipeline = \"a\"\n[stats]\nmqtt = \"mqtt://u:pw@h:1884/site\"\nmqtt-ca-file = \"/ca.pem\"",
+        )
+        .unwrap();
+        let s = Settings::resolve(file, Overrides::default()).unwrap();
+        let m = s.stats_mqtt.unwrap();
+        assert_eq!(m.url, "mqtt://u:pw@h:1884/site");
+        assert_eq!(m.ca_file, Some("/ca.pem".into()));
+        assert!(!format!("{m:?}").contains("pw"));
+        let cli = Overrides {
+            stats_mqtt: Some("mqtt://other/x".into()),
+            stats_interval: Some(Duration::ZERO),
+            ..only_pipeline()
+        };
+        let e = Settings::resolve(FileConfig::default(), cli).unwrap_err().0;
+        assert!(e.contains("stats-interval"), "{e}");
+        let cli = Overrides {
+            stats_mqtt: Some("http://x".into()),
+            ..only_pipeline()
+        };
+        let e = Settings::resolve(FileConfig::default(), cli).unwrap_err().0;
+        assert!(e.contains("invalid stats MQTT URL"), "{e}");
     }
 
     #[test]

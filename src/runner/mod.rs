@@ -26,7 +26,7 @@ pub mod stall;
 pub mod stats;
 
 pub use self::config::{
-    ConfigError, FileConfig, OnEos, Overrides, Settings, fmt_duration, parse_duration,
+    ConfigError, FileConfig, OnEos, Overrides, Settings, StatsMqtt, fmt_duration, parse_duration,
 };
 pub use self::policy::{Decision, RestartPolicy, RestartTracker};
 pub use self::stall::{SinkActivity, Stall, check_stall, silence_ns};

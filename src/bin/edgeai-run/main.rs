@@ -28,6 +28,7 @@ use clap::Parser;
 use gstedgeai::runner::{FileConfig, OnEos, Overrides, Settings, parse_duration};
 
 mod http;
+mod mqtt;
 mod supervisor;
 
 use supervisor::exit;
@@ -115,6 +116,12 @@ struct Cli {
     #[arg(long, value_name = "IP:PORT")]
     stats_addr: Option<String>,
 
+    /// Also publish the statistics JSON to an MQTT broker at every
+    /// stats-interval: mqtt(s)://[user[:password]@]host[:port]/PREFIX
+    /// (topic PREFIX/stats, retained; PREFIX/status with a last will).
+    #[arg(long, value_name = "URL")]
+    stats_mqtt: Option<String>,
+
     /// On SIGINT/SIGTERM, how long to wait for EOS to reach the sinks
     /// [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
@@ -147,6 +154,7 @@ impl Cli {
                 on_eos: self.on_eos,
                 stats_interval: self.stats_interval,
                 stats_addr: self.stats_addr,
+                stats_mqtt: self.stats_mqtt,
                 eos_timeout: self.eos_timeout,
                 teardown_timeout: self.teardown_timeout,
             },
@@ -201,7 +209,21 @@ fn real_main() -> i32 {
             }
         },
     };
-    supervisor::run(settings, first, published)
+    let stats_mqtt = match &settings.stats_mqtt {
+        None => None,
+        Some(cfg) => match mqtt::StatsPublisher::start(cfg) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                say!("error: {e}");
+                return exit::CONFIG;
+            }
+        },
+    };
+    let code = supervisor::run(settings, first, published, stats_mqtt.clone());
+    if let Some(p) = stats_mqtt {
+        p.stop(code);
+    }
+    code
 }
 
 fn start_endpoint(addr: SocketAddr) -> Result<http::SharedStats, String> {

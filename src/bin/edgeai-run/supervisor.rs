@@ -25,6 +25,7 @@ use gstedgeai::runner::{
 use sd_notify::NotifyState;
 
 use crate::http::SharedStats;
+use crate::mqtt::StatsPublisher;
 use crate::say;
 
 /// Exit statuses (documented in `docs/edgeai-run.md` and `--help`).
@@ -202,6 +203,7 @@ pub struct Runner {
     rates: Rates,
     snapshot: Snapshot,
     published: Option<SharedStats>,
+    stats_mqtt: Option<Arc<StatsPublisher>>,
     /// The already-parsed pipeline of the first run.
     first: Option<gst::Pipeline>,
     weak_self: Weak<RefCell<Runner>>,
@@ -211,7 +213,12 @@ pub struct Runner {
 /// `first` is the pipeline parsed when the configuration was validated; it
 /// becomes the first run, so element names (`identity0`) match the
 /// description's order on the first run.
-pub fn run(settings: Settings, first: gst::Pipeline, published: Option<SharedStats>) -> i32 {
+pub fn run(
+    settings: Settings,
+    first: gst::Pipeline,
+    published: Option<SharedStats>,
+    stats_mqtt: Option<Arc<StatsPublisher>>,
+) -> i32 {
     let main_loop = glib::MainLoop::new(None, false);
     let policy = RestartPolicy {
         initial_backoff: settings.initial_backoff,
@@ -237,6 +244,7 @@ pub fn run(settings: Settings, first: gst::Pipeline, published: Option<SharedSta
             rates: Rates::new(0.0),
             snapshot: Snapshot::default(),
             published,
+            stats_mqtt,
             first: Some(first),
             weak_self: weak.clone(),
         })
@@ -694,6 +702,9 @@ impl Runner {
         self.collect();
         say!("{}", self.snapshot.log_line());
         self.publish();
+        if let Some(m) = &self.stats_mqtt {
+            m.publish(&self.snapshot.to_json());
+        }
     }
 
     /// Fills the snapshot: rates over the last interval, element statistics.
