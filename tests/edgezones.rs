@@ -16,7 +16,6 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::*;
 use gst::prelude::*;
@@ -390,8 +389,13 @@ fn ground_truth_counts_through_the_pipeline() {
                 max <= 1,
                 "seed {seed} interval {interval}: occupancy off by {max}"
             );
+            // Two transitions per scene (the square appears inside, and
+            // leaves): a few frames each, up to two more at interval 3 (a
+            // square appearing on a skipped frame is seen at the next
+            // detector frame).
+            let allowed = if interval == 1 { 6 } else { 12 };
             assert!(
-                wrong <= 8,
+                wrong <= allowed,
                 "seed {seed} interval {interval}: occupancy wrong on {wrong} frames"
             );
             total_occ_error += mean;
@@ -402,4 +406,286 @@ fn ground_truth_counts_through_the_pipeline() {
         "worst line count error {worst_count_error}, mean occupancy error {:.3} per frame",
         total_occ_error / f64::from(runs)
     );
+}
+
+// ---------------------------------------------------------------------------
+// The element in a Harness.
+
+struct Zones {
+    h: gst_check::Harness,
+    bus: gst::Bus,
+    frame: u64,
+}
+
+impl Zones {
+    fn new(zones: &str) -> Zones {
+        init();
+        let el = gst::ElementFactory::make("edgezones")
+            .property("zones", zones)
+            .build()
+            .expect("edgezones");
+        let bus = gst::Bus::new();
+        el.set_bus(Some(&bus));
+        let mut h = gst_check::Harness::with_element(&el, Some("sink"), Some("src"));
+        h.set_src_caps_str("video/x-raw,format=RGB,width=100,height=100,framerate=30/1");
+        Zones { h, bus, frame: 0 }
+    }
+
+    /// Pushes one frame with (track id, bottom-centre x, y) persons, 10x10 px.
+    fn push(&mut self, objs: &[(Option<u64>, f64, f64)]) -> gst::Buffer {
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        {
+            let b = buf.get_mut().unwrap();
+            b.set_pts(gst::ClockTime::from_nseconds(
+                self.frame * 1_000_000_000 / 30,
+            ));
+            for &(id, x, y) in objs {
+                let mut o = Object::new("person", 0, 0.9, [x - 5.0, y - 10.0, x + 5.0, y]);
+                o.tracking = id.map(|track_id| Tracking {
+                    track_id,
+                    age: 1,
+                    tracked: true,
+                    vx: 0.0,
+                    vy: 0.0,
+                });
+                meta::add_object(b, &o, 100, 100);
+            }
+        }
+        self.frame += 1;
+        self.h.push_and_pull(buf).expect("buffer out")
+    }
+
+    fn messages(&self, name: &str) -> Vec<gst::Structure> {
+        let mut out = Vec::new();
+        while let Some(msg) = self.bus.pop() {
+            if let Some(s) = msg.structure()
+                && s.name() == name
+            {
+                out.push(s.to_owned());
+            }
+        }
+        out
+    }
+}
+
+#[test]
+fn metas_messages_and_zone_changes_while_playing() {
+    let mut z = Zones::new("door=line:0.1,0.5,0.9,0.5;pen=polygon:0,0,0.4,0,0.4,0.4,0,0.4");
+    z.push(&[
+        (Some(1), 50.0, 30.0),
+        (Some(2), 20.0, 20.0),
+        (None, 30.0, 30.0),
+    ]);
+    let out = z.push(&[
+        (Some(1), 50.0, 70.0),
+        (Some(2), 20.0, 20.0),
+        (None, 30.0, 30.0),
+    ]);
+    let zones = meta::object_zones(&out);
+    assert_eq!(zones.len(), 3);
+    assert_eq!(zones[0].as_ref().unwrap().crossed, vec!["door".to_string()]);
+    assert_eq!(zones[1].as_ref().unwrap().inside, vec!["pen".to_string()]);
+    assert!((zones[1].as_ref().unwrap().dwell - 1.0 / 30.0).abs() < 1e-6);
+    assert_eq!(
+        zones[2].as_ref().unwrap().inside,
+        vec!["pen".to_string()],
+        "an untracked object gets its zones but is not counted"
+    );
+    let counters = meta::zone_counters(&out);
+    assert_eq!(counter(&counters, "door").crossed_in, 1);
+    assert_eq!(counter(&counters, "pen").occupancy, 1);
+    assert_eq!(counter(&counters, "pen").labels[0].label, "person");
+    let events = z.messages("edgezones-event");
+    let summary: Vec<(String, String, Option<u64>, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.get::<String>("zone").unwrap(),
+                e.get::<String>("kind").unwrap(),
+                e.get::<u64>("track_id").ok(),
+                e.get::<String>("direction").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("pen".into(), "enter".into(), Some(2), "".into()),
+            ("door".into(), "crossing".into(), Some(1), "in".into()),
+        ]
+    );
+    assert_eq!(
+        events[1].get::<gst::ClockTime>("running-time").unwrap(),
+        gst::ClockTime::from_nseconds(1_000_000_000 / 30)
+    );
+    assert_eq!(events[1].get::<String>("label").unwrap(), "person");
+
+    // New zones while playing: door moves (keeps its count), pen goes, queue comes.
+    let el = z.h.element().unwrap();
+    el.set_property(
+        "zones",
+        "queue=polygon:0.5,0.5,1,0.5,1,1,0.5,1;door=line:0.1,0.8,0.9,0.8",
+    );
+    let out = z.push(&[(Some(1), 60.0, 90.0), (Some(3), 80.0, 95.0)]);
+    let counters = meta::zone_counters(&out);
+    assert_eq!(counters.len(), 2);
+    assert_eq!(counters[0].name, "queue");
+    assert_eq!(
+        counter(&counters, "door").crossed_in,
+        1,
+        "the door's count goes on"
+    );
+    assert_eq!(counter(&counters, "queue").occupancy, 2);
+    // An invalid change while playing keeps the zones, with a warning.
+    el.set_property("zones", "door=line:0.1,0.8");
+    let out = z.push(&[(Some(1), 50.0, 90.0)]);
+    assert_eq!(meta::zone_counters(&out).len(), 2);
+    let warned = std::iter::from_fn(|| z.bus.pop()).any(|m| {
+        matches!(m.view(), gst::MessageView::Warning(w) if w.error().to_string().contains("zone `door`: 2 coordinates"))
+    });
+    assert!(warned, "a warning names the zone");
+}
+
+#[test]
+fn invalid_zones_fail_the_start_naming_the_zone() {
+    init();
+    let pipeline = gst::parse::launch(
+        "videotestsrc num-buffers=1 ! edgezones zones=\"door=line:0.1,0.6,1.5,0.6\" ! fakesink",
+    )
+    .unwrap();
+    let bus = pipeline.bus().unwrap();
+    assert!(pipeline.set_state(gst::State::Playing).is_err());
+    let err = std::iter::from_fn(|| bus.pop())
+        .find_map(|m| match m.view() {
+            gst::MessageView::Error(e) => Some(e.error().to_string()),
+            _ => None,
+        })
+        .expect("an error message");
+    assert!(
+        err.contains("zone `door`") && err.contains("outside 0..1"),
+        "{err}"
+    );
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+#[test]
+fn without_track_ids_it_says_so_once_and_counts_nothing() {
+    let mut z = Zones::new("door=line:0.1,0.5,0.9,0.5");
+    for k in 0..40 {
+        let out = z.push(&[(None, 50.0, if k % 2 == 0 { 30.0 } else { 70.0 })]);
+        assert_eq!(counter(&meta::zone_counters(&out), "door").crossed_in, 0);
+    }
+    let warnings = std::iter::from_fn(|| z.bus.pop())
+        .filter(|m| matches!(m.view(), gst::MessageView::Warning(w) if w.error().to_string().contains("no track ids")))
+        .count();
+    assert_eq!(warnings, 1);
+}
+
+// ---------------------------------------------------------------------------
+// vtest.avi: the documented example.
+
+/// The zones of the example in docs/edgezones.md.
+const VTEST_ZONES: &str =
+    "crossing=line:0.05,0.6,0.95,0.6;square=polygon:0.3,0.35,0.7,0.35,0.7,0.85,0.3,0.85";
+
+#[test]
+fn vtest_example_edgejson_agrees_with_the_messages() {
+    init();
+    let video = shared("media/vtest.avi");
+    let out = temp_dir("vtest-zones").join("out.jsonl");
+    let desc = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=I420 ! \
+         identity eos-after=301 ! \
+         edgedetect model={} labels={} conf-threshold=0.3 classes=person threads=2 interval=3 ! \
+         edgetrack ! edgezones zones=\"{VTEST_ZONES}\" counts-interval=0 ! \
+         edgejson location={} ! fakesink",
+        video.display(),
+        yolox_model().display(),
+        coco_names().display(),
+        out.display()
+    );
+    let pipeline = gst::parse::launch(&desc).expect("parse");
+    let bus = pipeline.bus().unwrap();
+    pipeline.set_state(gst::State::Playing).expect("playing");
+    let mut events = Vec::new();
+    let mut final_counts = Vec::new();
+    loop {
+        let msg = bus
+            .timed_pop(gst::ClockTime::from_seconds(300))
+            .expect("timeout waiting for EOS");
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => panic!("{} ({:?})", e.error(), e.debug()),
+            gst::MessageView::Element(e) => {
+                let s = e.structure().unwrap();
+                if s.name() == "edgezones-event" {
+                    events.push(s.to_owned());
+                } else if s.name() == "edgezones-counts" {
+                    final_counts =
+                        meta::zone_counters_from_array(&s.get::<gst::Array>("zones").unwrap());
+                }
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    let frames = read_jsonl(&out);
+    let last = &frames.last().expect("frames")["zones"];
+    let count = |kind: &str, zone: &str, dir: &str| {
+        events
+            .iter()
+            .filter(|e| {
+                e.get::<String>("kind").unwrap() == kind
+                    && e.get::<String>("zone").unwrap() == zone
+                    && e.get::<String>("direction").unwrap() == dir
+            })
+            .count() as u64
+    };
+    let line = counter(&final_counts, "crossing");
+    let square = counter(&final_counts, "square");
+    println!(
+        "vtest: crossing in {} out {}; square entered {} exited {} occupancy at the end {}; {} frames",
+        line.crossed_in,
+        line.crossed_out,
+        square.entered,
+        square.exited,
+        square.occupancy,
+        frames.len()
+    );
+    // Messages, EOS counters and the last JSON frame agree.
+    assert_eq!(count("crossing", "crossing", "in"), line.crossed_in);
+    assert_eq!(count("crossing", "crossing", "out"), line.crossed_out);
+    assert_eq!(count("enter", "square", ""), square.entered);
+    assert_eq!(count("exit", "square", ""), square.exited);
+    assert_eq!(square.entered - square.exited, u64::from(square.occupancy));
+    assert_eq!(last[0]["name"], "crossing");
+    assert_eq!(last[0]["in"].as_u64(), Some(line.crossed_in));
+    assert_eq!(last[0]["out"].as_u64(), Some(line.crossed_out));
+    assert_eq!(last[1]["entered"].as_u64(), Some(square.entered));
+    assert_eq!(
+        last[1]["occupancy"].as_u64(),
+        Some(u64::from(square.occupancy))
+    );
+    // People walk across the square in both directions in these 30 s.
+    assert!(line.crossed_in >= 1 && line.crossed_out >= 1, "{line:?}");
+    assert!(square.entered >= 2, "{square:?}");
+    // Each JSON frame's objects inside the square number its occupancy,
+    // less the ones a vanished-but-remembered track still holds.
+    for f in &frames {
+        let inside = f["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| {
+                o["track_id"].is_u64()
+                    && o["zones"]["inside"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|z| z == "square"))
+            })
+            .count() as u64;
+        assert!(
+            inside <= f["zones"][1]["occupancy"].as_u64().unwrap(),
+            "{f}"
+        );
+    }
 }
