@@ -22,6 +22,8 @@
 
 use std::time::Instant;
 
+use gst::prelude::*;
+
 use gstedgeai::inference::{FrameView, PixelLayout, Plane};
 use gstedgeai::meta;
 use gstedgeai::runtime::{Detector, DetectorConfig, Provider};

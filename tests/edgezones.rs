@@ -541,7 +541,7 @@ fn metas_messages_and_zone_changes_while_playing() {
     let out = z.push(&[(Some(1), 50.0, 90.0)]);
     assert_eq!(meta::zone_counters(&out).len(), 2);
     let warned = std::iter::from_fn(|| z.bus.pop()).any(|m| {
-        matches!(m.view(), gst::MessageView::Warning(w) if w.error().to_string().contains("zone `door`: 2 coordinates"))
+        matches!(m.view(), gst::MessageView::Warning(w) if w.error().to_string().contains("zone `door`: a line has 2 points, this one has 1"))
     });
     assert!(warned, "a warning names the zone");
 }

@@ -301,8 +301,8 @@ fn validate(raw: RawConfig) -> Result<ZoneConfig, String> {
             if !p[0].is_finite() || !p[1].is_finite() {
                 return Err(err("a coordinate is not a finite number".into()));
             }
-            if raw.units == Units::Fraction && !(0.0..=1.0).contains(&p[0])
-                || raw.units == Units::Fraction && !(0.0..=1.0).contains(&p[1])
+            if raw.units == Units::Fraction
+                && !((0.0..=1.0).contains(&p[0]) && (0.0..=1.0).contains(&p[1]))
             {
                 return Err(err(format!(
                     "point ({}, {}) is outside 0..1; coordinates are fractions of the frame unless units is pixels",
@@ -379,7 +379,7 @@ fn validate(raw: RawConfig) -> Result<ZoneConfig, String> {
                     return Err(err("the polygon has no area".into()));
                 }
                 let loiter = z.loiter_seconds.unwrap_or(0.0);
-                if !(loiter >= 0.0 && loiter < 1e9) {
+                if !(0.0..1e9).contains(&loiter) {
                     return Err(err(format!("loiter-seconds {loiter} must be 0 or more")));
                 }
                 ZoneKind::Polygon {

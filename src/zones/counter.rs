@@ -197,8 +197,9 @@ pub struct Counter {
     memory_ns: u64,
 }
 
-/// Polygon membership distance of an observation: negative inside.
-fn polygon_distance(poly: &Polygon, anchor: Anchor, bbox: [f64; 4]) -> f64 {
+/// Polygon membership distance of an observation: negative inside; exact
+/// within `margin` of the boundary (farther outside, a lower bound).
+fn polygon_distance(poly: &Polygon, anchor: Anchor, bbox: [f64; 4], margin: f64) -> f64 {
     match anchor {
         Anchor::WholeBox => [
             Point::new(bbox[0], bbox[1]),
@@ -207,9 +208,9 @@ fn polygon_distance(poly: &Polygon, anchor: Anchor, bbox: [f64; 4]) -> f64 {
             Point::new(bbox[0], bbox[3]),
         ]
         .into_iter()
-        .map(|p| poly.signed_distance(p))
+        .map(|p| poly.signed_distance_within(p, margin))
         .fold(f64::NEG_INFINITY, f64::max),
-        a => poly.signed_distance(a.point(bbox)),
+        a => poly.signed_distance_within(a.point(bbox), margin),
     }
 }
 
@@ -489,7 +490,7 @@ impl Counter {
                         }
                     }
                     Shape::Polygon(poly) => {
-                        let d = polygon_distance(poly, cfg.anchor, o.bbox);
+                        let d = polygon_distance(poly, cfg.anchor, o.bbox, margin);
                         let Some(id) = o.track_id else {
                             // Untracked: membership only, no hysteresis, no counts.
                             if d <= 0.0 {

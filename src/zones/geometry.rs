@@ -175,18 +175,18 @@ impl Polygon {
             .fold(f64::INFINITY, f64::min)
     }
 
-    /// Whether `p` is inside; a point on the boundary is inside.
-    pub fn contains(&self, p: Point) -> bool {
-        const EPS: f64 = 1e-9;
+    /// Distance from `p` to the polygon's bounding box (0 inside it): a
+    /// lower bound of the distance to the polygon, for a quick rejection.
+    pub fn bounds_distance(&self, p: Point) -> f64 {
         let [x1, y1, x2, y2] = self.bounds;
-        if p.x < x1 - EPS || p.x > x2 + EPS || p.y < y1 - EPS || p.y > y2 + EPS {
-            return false;
-        }
-        if self.boundary_distance(p) <= EPS {
-            return true;
-        }
-        // Even-odd rule: a ray to +x crosses the boundary an odd number of
-        // times from inside. Half-open rule on y so a vertex is counted once.
+        let dx = (x1 - p.x).max(p.x - x2).max(0.0);
+        let dy = (y1 - p.y).max(p.y - y2).max(0.0);
+        (dx * dx + dy * dy).sqrt()
+    }
+
+    /// Even-odd rule: a ray to +x crosses the boundary an odd number of
+    /// times from inside. Half-open rule on y so a vertex is counted once.
+    fn ray_inside(&self, p: Point) -> bool {
         let mut inside = false;
         for e in self.edges() {
             let (a, b) = (e.a, e.b);
@@ -200,10 +200,41 @@ impl Polygon {
         inside
     }
 
-    /// Signed distance to the boundary: negative inside, positive outside.
+    /// Whether `p` is inside; a point on the boundary is inside.
+    pub fn contains(&self, p: Point) -> bool {
+        self.signed_distance(p) <= 0.0
+    }
+
+    /// Signed distance to the boundary: negative inside, positive outside,
+    /// 0 on the boundary (within 1e-9).
     pub fn signed_distance(&self, p: Point) -> f64 {
+        const EPS: f64 = 1e-9;
+        let outside_bounds = self.bounds_distance(p);
+        if outside_bounds > EPS {
+            // Outside the bounding box: outside, at least this far.
+            return self.boundary_distance(p);
+        }
         let d = self.boundary_distance(p);
-        if self.contains(p) { -d } else { d }
+        if d <= EPS {
+            0.0
+        } else if self.ray_inside(p) {
+            -d
+        } else {
+            d
+        }
+    }
+
+    /// Signed distance, but only exact when within `limit` of the boundary:
+    /// a point farther outside than the bounding box allows gets the box
+    /// distance (a lower bound, > `limit`). For the hysteresis tests, which
+    /// only compare with `limit`.
+    pub fn signed_distance_within(&self, p: Point, limit: f64) -> f64 {
+        let b = self.bounds_distance(p);
+        if b > limit {
+            b
+        } else {
+            self.signed_distance(p)
+        }
     }
 
     /// Twice the signed area (shoelace); 0 for a degenerate polygon.
