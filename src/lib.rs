@@ -9,6 +9,7 @@
 //! - [`edgetrack`]: multi-object tracking, predicted boxes on skipped frames.
 //! - [`edgeoverlay`]: draws boxes, labels, track ids and live statistics on the video.
 //! - [`edgeevents`]: keeps tracks, counts and system events in SQLite, synced upstream.
+//! - [`edgezones`]: counts tracks crossing lines and staying in polygons.
 //! - [`thermalgate`]: sheds inference before the SoC throttles; reports the temperature.
 //!
 //! Plain modules that need no GStreamer, each with its own unit tests:
@@ -18,6 +19,7 @@
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
 //! - [`events`]: the event store (SQLite), its writer and sync threads, snapshots.
 //! - [`runner`]: the supervisor logic of the `edgeai-run` binary (config, restart policy, stall, stats).
+//! - [`zones`]: lines and polygons, crossings, occupancy and dwell counting (`edgezones`).
 //! - [`tracker`]: ByteTrack / SORT / IoU multi-object tracking, synthetic sequences, MOT metrics.
 //!
 //! [`meta`] is the one place where the plugin reads and writes buffer metadata.
@@ -31,6 +33,7 @@ pub mod edgejson;
 pub mod edgemqtt;
 pub mod edgeoverlay;
 pub mod edgetrack;
+pub mod edgezones;
 pub mod events;
 pub mod inference;
 pub mod meta;
@@ -40,6 +43,7 @@ pub mod runtime;
 pub mod thermal;
 pub mod thermalgate;
 pub mod tracker;
+pub mod zones;
 
 /// The raw video formats the analytics elements accept, any size and rate.
 pub fn supported_video_caps() -> gst::Caps {
@@ -106,6 +110,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     edgeevents::register(plugin)?;
     edgemqtt::register(plugin)?;
     thermalgate::register(plugin)?;
+    edgezones::register(plugin)?;
     Ok(())
 }
 

@@ -11,7 +11,8 @@
 //!   addition, `label` (string);
 //! - an `object_id` parameter structure with an int field `id`: the track
 //!   identity, exactly as `gvatrack` writes it;
-//! - a `tracking` parameter structure written by `edgetrack` (see its docs).
+//! - a `tracking` parameter structure written by `edgetrack` (see its docs);
+//! - a `zones` parameter structure written by `edgezones` ([`ObjectZones`]).
 //!
 //! Per-frame facts travel in one custom meta named [`FRAME_META_NAME`]
 //! (`gst_buffer_get_custom_meta (buf, "EdgeAIFrameMeta")` from C) whose
@@ -24,6 +25,7 @@
 //! | `inference-latency-ms` | double | `edgedetect` | this frame's pre-processing + inference + post-processing time |
 //! | `temperature` | double | `thermalgate` | SoC temperature in °C at the last poll |
 //! | `throttle-factor` | double | `thermalgate` | share of frames currently allowed to run inference |
+//! | `zones` | array of `zone` structures | `edgezones` | the zone counters ([`ZoneCounter`]) |
 //!
 //! The custom meta carries no tags, so converters and scalers keep it.
 //!
@@ -604,6 +606,191 @@ pub fn remove_objects(buffer: &mut gst::BufferRef) {
     });
 }
 
+/// `edgezones`'s parameter structure on an object's ROI meta.
+pub const ZONES_PARAM: &str = "zones";
+/// Field of the [`FRAME_STRUCTURE_NAME`] structure holding the zone counters.
+pub const ZONE_COUNTERS_FIELD: &str = "zones";
+
+/// The zones an object is in, as `edgezones` writes them on its ROI meta
+/// (`zones` parameter structure: `inside` and `crossed` arrays of zone
+/// names, `dwell` in seconds, `loitering`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectZones {
+    /// Polygons the object is in.
+    pub inside: Vec<String>,
+    /// Lines this object's track has been counted crossing.
+    pub crossed: Vec<String>,
+    /// Longest time inside one of its polygons, seconds.
+    pub dwell: f64,
+    pub loitering: bool,
+}
+
+fn string_array(v: &[String]) -> gst::Array {
+    gst::Array::new(v.iter().map(String::as_str))
+}
+
+fn strings_of(s: &gst::StructureRef, field: &str) -> Vec<String> {
+    s.get::<gst::Array>(field)
+        .map(|a| a.iter().filter_map(|v| v.get::<String>().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Writes the zones of many objects by position in [`objects`] (as
+/// [`set_trackings`]); returns how many were written.
+pub fn set_object_zones(
+    buffer: &mut gst::BufferRef,
+    zones: &std::collections::HashMap<usize, ObjectZones>,
+) -> usize {
+    if zones.is_empty() {
+        return 0;
+    }
+    let mut written = 0;
+    for (i, mut meta) in buffer
+        .iter_meta_mut::<VideoRegionOfInterestMeta>()
+        .enumerate()
+    {
+        if let Some(z) = zones.get(&i) {
+            meta.add_param(
+                gst::Structure::builder(ZONES_PARAM)
+                    .field("inside", string_array(&z.inside))
+                    .field("crossed", string_array(&z.crossed))
+                    .field("dwell", z.dwell)
+                    .field("loitering", z.loitering)
+                    .build(),
+            );
+            written += 1;
+        }
+    }
+    written
+}
+
+/// The zones of each object, in the order of [`objects`]; `None` where
+/// `edgezones` wrote nothing (no zone, or no `edgezones` upstream).
+pub fn object_zones(buffer: &gst::BufferRef) -> Vec<Option<ObjectZones>> {
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|meta| {
+            meta.param(ZONES_PARAM).map(|s| ObjectZones {
+                inside: strings_of(s, "inside"),
+                crossed: strings_of(s, "crossed"),
+                dwell: s.get::<f64>("dwell").unwrap_or(0.0),
+                loitering: s.get::<bool>("loitering").unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+/// Per-label counters of one zone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelCounter {
+    pub label: String,
+    pub crossed_in: u64,
+    pub crossed_out: u64,
+    pub occupancy: u32,
+}
+
+/// The counters of one zone on one frame, as `edgezones` writes them into
+/// the frame meta: field `zones` of the `edgeai-frame` structure, an array of
+/// `zone` structures (`name`, `kind` = `line` | `polygon`, `in`, `out`,
+/// `occupancy`, `entered`, `exited`, `labels`: an array of `label`
+/// structures with `label`, `in`, `out`, `occupancy`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZoneCounter {
+    pub name: String,
+    /// `line` or `polygon`.
+    pub kind: String,
+    pub crossed_in: u64,
+    pub crossed_out: u64,
+    pub occupancy: u32,
+    pub entered: u64,
+    pub exited: u64,
+    pub labels: Vec<LabelCounter>,
+}
+
+/// The counters as a `gst::Array` of `zone` structures (the frame meta's
+/// `zones` field, also the `zones` field of `edgezones-counts` messages).
+pub fn zone_counters_array(counters: &[ZoneCounter]) -> gst::Array {
+    gst::Array::new(counters.iter().map(|c| {
+        let labels = gst::Array::new(c.labels.iter().map(|l| {
+            gst::Structure::builder("label")
+                .field("label", l.label.as_str())
+                .field("in", l.crossed_in)
+                .field("out", l.crossed_out)
+                .field("occupancy", l.occupancy)
+                .build()
+        }));
+        gst::Structure::builder("zone")
+            .field("name", c.name.as_str())
+            .field("kind", c.kind.as_str())
+            .field("in", c.crossed_in)
+            .field("out", c.crossed_out)
+            .field("occupancy", c.occupancy)
+            .field("entered", c.entered)
+            .field("exited", c.exited)
+            .field("labels", labels)
+            .build()
+    }))
+}
+
+/// Reads an array written by [`zone_counters_array`].
+pub fn zone_counters_from_array(array: &gst::Array) -> Vec<ZoneCounter> {
+    array
+        .iter()
+        .filter_map(|v| v.get::<gst::Structure>().ok())
+        .map(|z| ZoneCounter {
+            name: z.get::<String>("name").unwrap_or_default(),
+            kind: z.get::<String>("kind").unwrap_or_default(),
+            crossed_in: z.get::<u64>("in").unwrap_or(0),
+            crossed_out: z.get::<u64>("out").unwrap_or(0),
+            occupancy: z.get::<u32>("occupancy").unwrap_or(0),
+            entered: z.get::<u64>("entered").unwrap_or(0),
+            exited: z.get::<u64>("exited").unwrap_or(0),
+            labels: z
+                .get::<gst::Array>("labels")
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.get::<gst::Structure>().ok())
+                        .map(|l| LabelCounter {
+                            label: l.get::<String>("label").unwrap_or_default(),
+                            crossed_in: l.get::<u64>("in").unwrap_or(0),
+                            crossed_out: l.get::<u64>("out").unwrap_or(0),
+                            occupancy: l.get::<u32>("occupancy").unwrap_or(0),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Writes the frame's zone counters (replacing earlier ones), keeping the
+/// frame meta's other fields.
+pub fn set_zone_counters(
+    buffer: &mut gst::BufferRef,
+    counters: &[ZoneCounter],
+) -> Result<(), glib::BoolError> {
+    let array = zone_counters_array(counters);
+    let mut meta = match gst::meta::CustomMeta::from_mut_buffer(buffer, FRAME_META_NAME) {
+        Ok(meta) => meta,
+        Err(_) => gst::meta::CustomMeta::add(buffer, FRAME_META_NAME)?,
+    };
+    let s = meta.mut_structure();
+    s.set_name(FRAME_STRUCTURE_NAME);
+    s.set(ZONE_COUNTERS_FIELD, array);
+    Ok(())
+}
+
+/// The frame's zone counters; empty when no `edgezones` upstream wrote any.
+pub fn zone_counters(buffer: &gst::BufferRef) -> Vec<ZoneCounter> {
+    let Ok(meta) = gst::meta::CustomMeta::from_buffer(buffer, FRAME_META_NAME) else {
+        return Vec::new();
+    };
+    meta.structure()
+        .get::<gst::Array>(ZONE_COUNTERS_FIELD)
+        .map(|a| zone_counters_from_array(&a))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,5 +958,60 @@ mod tests {
         assert_eq!(f.inference_latency_ms, None);
         // One meta, not two.
         assert_eq!(buf.iter_meta::<gst::Meta>().count(), 1);
+    }
+
+    #[test]
+    fn zones_round_trip() {
+        init();
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        for i in 0..3 {
+            let x = 10.0 * f64::from(i);
+            add_object(
+                buf.get_mut().unwrap(),
+                &Object::new("person", 0, 0.8, [x, 0.0, x + 5.0, 5.0]),
+                100,
+                100,
+            );
+        }
+        let z = ObjectZones {
+            inside: vec!["queue".into(), "hall".into()],
+            crossed: vec!["door".into()],
+            dwell: 2.5,
+            loitering: true,
+        };
+        let mut map = std::collections::HashMap::new();
+        map.insert(1, z.clone());
+        assert_eq!(set_object_zones(buf.get_mut().unwrap(), &map), 1);
+        assert_eq!(object_zones(&buf), vec![None, Some(z), None]);
+        update_frame_info(buf.get_mut().unwrap(), |f| f.temperature = Some(50.0)).unwrap();
+        let counters = vec![
+            ZoneCounter {
+                name: "door".into(),
+                kind: "line".into(),
+                crossed_in: 3,
+                crossed_out: 1,
+                labels: vec![LabelCounter {
+                    label: "person".into(),
+                    crossed_in: 3,
+                    crossed_out: 1,
+                    occupancy: 0,
+                }],
+                ..Default::default()
+            },
+            ZoneCounter {
+                name: "queue".into(),
+                kind: "polygon".into(),
+                occupancy: 2,
+                entered: 5,
+                exited: 3,
+                ..Default::default()
+            },
+        ];
+        set_zone_counters(buf.get_mut().unwrap(), &counters).unwrap();
+        assert_eq!(zone_counters(&buf), counters);
+        // Frame facts survive, and the counters survive a frame-info update.
+        assert_eq!(frame_info(&buf).temperature, Some(50.0));
+        update_frame_info(buf.get_mut().unwrap(), |f| f.inferred = Some(true)).unwrap();
+        assert_eq!(zone_counters(&buf), counters);
     }
 }

@@ -48,6 +48,43 @@ struct JsonObject<'a> {
     track_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<&'static str>,
+    /// Written by `edgezones`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zones: Option<JsonObjectZones>,
+}
+
+/// An object's zones (`edgezones`).
+#[derive(Serialize)]
+struct JsonObjectZones {
+    inside: Vec<String>,
+    crossed: Vec<String>,
+    dwell: f64,
+    loitering: bool,
+}
+
+/// One zone's counters on this frame (`edgezones`).
+#[derive(Serialize)]
+struct JsonZoneCounter {
+    name: String,
+    kind: String,
+    #[serde(rename = "in")]
+    crossed_in: u64,
+    #[serde(rename = "out")]
+    crossed_out: u64,
+    occupancy: u32,
+    entered: u64,
+    exited: u64,
+    labels: Vec<JsonLabelCounter>,
+}
+
+#[derive(Serialize)]
+struct JsonLabelCounter {
+    label: String,
+    #[serde(rename = "in")]
+    crossed_in: u64,
+    #[serde(rename = "out")]
+    crossed_out: u64,
+    occupancy: u32,
 }
 
 #[derive(Serialize)]
@@ -58,6 +95,9 @@ struct JsonFrame<'a> {
     height: u32,
     inferred: bool,
     objects: Vec<JsonObject<'a>>,
+    /// Zone counters (`edgezones`); absent without zones.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    zones: Vec<JsonZoneCounter>,
 }
 
 fn round(v: f64, digits: i32) -> f64 {
@@ -74,6 +114,29 @@ pub(crate) fn frame_line(
 ) -> Result<String, serde_json::Error> {
     let info = meta::frame_info(buf);
     let objects = meta::objects(buf, width, height);
+    let mut object_zones = meta::object_zones(buf).into_iter();
+    let zones = meta::zone_counters(buf)
+        .into_iter()
+        .map(|z| JsonZoneCounter {
+            name: z.name,
+            kind: z.kind,
+            crossed_in: z.crossed_in,
+            crossed_out: z.crossed_out,
+            occupancy: z.occupancy,
+            entered: z.entered,
+            exited: z.exited,
+            labels: z
+                .labels
+                .into_iter()
+                .map(|l| JsonLabelCounter {
+                    label: l.label,
+                    crossed_in: l.crossed_in,
+                    crossed_out: l.crossed_out,
+                    occupancy: l.occupancy,
+                })
+                .collect(),
+        })
+        .collect();
     let json = JsonFrame {
         frame,
         pts: buf.pts().map(|t| t.nseconds()),
@@ -97,8 +160,15 @@ pub(crate) fn frame_line(
                     .tracking
                     .as_ref()
                     .map(|t| if t.tracked { "tracked" } else { "predicted" }),
+                zones: object_zones.next().flatten().map(|z| JsonObjectZones {
+                    inside: z.inside,
+                    crossed: z.crossed,
+                    dwell: round(z.dwell, 3),
+                    loitering: z.loitering,
+                }),
             })
             .collect(),
+        zones,
     };
     serde_json::to_string(&json)
 }
