@@ -52,6 +52,16 @@ fn xvfb() -> (Killed, String) {
         .trim()
         .parse()
         .unwrap_or_else(|_| panic!("Xvfb printed {line:?}, not a display number"));
+    // Ready when its socket accepts connections.
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let start = Instant::now();
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Xvfb :{n} does not accept connections"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     (Killed(child), format!(":{n}"))
 }
 

@@ -416,7 +416,7 @@ fn discover(path: &Path) -> Result<(f64, u32, u32), String> {
 fn recording_pipeline(file: &Path) -> String {
     format!(
         "videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=10/1 ! \
-         videoconvert ! openh264enc slice-mode=full-frame ! h264parse ! mp4mux ! filesink buffer-mode=unbuffered location={}",
+         videoconvert ! openh264enc ! h264parse ! mp4mux ! filesink buffer-mode=unbuffered location={}",
         file.display()
     )
 }
