@@ -4,9 +4,15 @@
 # (temperature, factor, level) is printed on stdout as it changes.
 #   pipelines/pi-camera-thermal.sh MODEL LABELS [OUT.jsonl]
 #
-# Needs gstreamer1.0-libcamera (Raspberry Pi OS Bookworm) and this plugin on
-# GST_PLUGIN_PATH. See docs/thermalgate.md and docs/thermal-sensors.md.
+# Needs gstreamer1.0-libcamera (Raspberry Pi OS Bookworm) and this plugin:
+# the checkout's build through target/gst-plugins/env.sh (written by
+# scripts/setup.sh; not GST_PLUGIN_PATH, which loses to OpenCV's `edgedetect`,
+# see the README), else an installed copy. See docs/thermalgate.md and
+# docs/thermal-sensors.md.
 set -euo pipefail
+ENV_SH="$(dirname "$0")/../target/gst-plugins/env.sh"
+# shellcheck disable=SC1090
+[ -f "$ENV_SH" ] && . "$ENV_SH"
 MODEL=$1
 LABELS=$2
 OUT=${3:-out.jsonl}

@@ -5,9 +5,15 @@
 # whenever the network is there.
 #   pipelines/record-events-camera.sh MODEL LABELS [DB] [SYNC_URL] [/dev/video0]
 #
-# Needs this plugin on GST_PLUGIN_PATH. See docs/edgeevents.md for the
-# schema, the batch format and an sqlite3 cookbook (people per hour...).
+# Needs this plugin: the checkout's build through target/gst-plugins/env.sh
+# (written by scripts/setup.sh; not GST_PLUGIN_PATH, which loses to OpenCV's
+# `edgedetect`, see the README), else an installed copy. See
+# docs/edgeevents.md for the schema, the batch format and an sqlite3 cookbook
+# (people per hour...).
 set -euo pipefail
+ENV_SH="$(dirname "$0")/../target/gst-plugins/env.sh"
+# shellcheck disable=SC1090
+[ -f "$ENV_SH" ] && . "$ENV_SH"
 MODEL=$1
 LABELS=$2
 DB=${3:-events.db}

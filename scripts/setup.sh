@@ -13,12 +13,16 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
+# gstreamer1.0-x: the X11 video sinks autovideosink picks (without any video
+# sink, GStreamer 1.22's autovideosink crashes instead of failing); xvfb and
+# x11-apps (xwd): the test that shows the headline pipeline in a window.
 DEB_PACKAGES=(
   pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-libav
+  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x
   python3 python3-venv meson ninja-build
   mosquitto mosquitto-clients openssl
+  xvfb x11-apps
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -27,8 +31,17 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   say "Installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # apt's and dpkg's progress goes to a log file; one line here.
+  mkdir -p target
+  APT_LOG=$(pwd)/target/setup-apt.log
+  if { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
+       --no-install-recommends "${missing[@]}"; } >"$APT_LOG" 2>&1; then
+    echo "   installed ${#missing[@]} packages (log: $APT_LOG)"
+  else
+    echo "error: apt-get failed; the last lines of $APT_LOG:" >&2
+    tail -n 20 "$APT_LOG" >&2
+    exit 1
+  fi
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -4,15 +4,16 @@
 # runs every test, and checks the meson build and install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 
+# The assets first, before anything slow.
 SHARED=${EDGEAI_SHARED:-../shared}
 for f in models/yolox_nano.onnx models/coco.names media/vtest.avi media/coco; do
   if [ ! -e "$SHARED/$f" ]; then
-    echo "error: shared test asset missing: $SHARED/$f (the tests need ../shared beside the checkout)" >&2
+    echo "error: shared test asset missing: $SHARED/$f (the tests need the shared assets in ../shared beside the checkout, or EDGEAI_SHARED set to their folder; see README, \"Test assets\")" >&2
     exit 1
   fi
 done
+bash scripts/setup.sh
 
 echo "== Generating test inputs (decoded COCO PNGs, generated ONNX models)"
 .venv/bin/python tools/prepare_coco_png.py target/coco_png

@@ -799,3 +799,93 @@ fn draws_detections_on_a_copy_when_the_buffer_is_shared() {
     pipeline.set_state(gst::State::Null).unwrap();
     assert_eq!(frames, 3);
 }
+
+/// The pixels of rectangle `x0..x1, y0..y1` (RGB), as "is `bg`" flags.
+fn pattern(got: &[u8], layout: &Layout, r: [usize; 4], bg: [u8; 3]) -> Vec<bool> {
+    let mut out = Vec::new();
+    for y in r[1]..r[3] {
+        for x in r[0]..r[2] {
+            let at = layout.offsets[0] + y * layout.strides[0] + 3 * x;
+            out.push(got[at..at + 3] == bg);
+        }
+    }
+    out
+}
+
+/// A label at the frame's right and bottom edges, or above its top, is
+/// moved inside the frame whole: the same text pixels as the label of a box
+/// in the middle, and the label rectangle's every column inside the frame.
+#[test]
+fn labels_at_the_frame_edges_are_kept_whole_inside_the_frame() {
+    let (w, h) = (160usize, 120usize);
+    let layout = Layout::default(F::Rgb, w, h);
+    let input = layout.black();
+    let pink = [255u8, 64, 200]; // track 7
+    let run = |bbox: [f64; 4]| {
+        overlay(&layout, &input, &[], |buf| {
+            meta::add_object(buf, &tracked(7, true, 0, bbox), w as u32, h as u32);
+        })
+    };
+    // Label "person 0.90 #7": 104 x 16 px (see the test above).
+    let middle = run([20.0, 60.0, 100.0, 110.0]);
+    let reference = pattern(&middle, &layout, [20, 44, 124, 60], pink);
+    // Box in the bottom-right corner: label at x = 160 - 104 = 56, on top
+    // of the box (rows 84..100).
+    let corner = run([130.0, 100.0, 160.0, 120.0]);
+    assert_eq!(
+        pattern(&corner, &layout, [56, 84, 160, 100], pink),
+        reference
+    );
+    assert_eq!(
+        changed_columns(&corner, &layout, 84, 100),
+        (56..160).collect::<Vec<_>>()
+    );
+    // Box reaching above and left of the frame: label inside its top edge,
+    // at the frame's corner.
+    let top = run([-20.0, -10.0, 50.0, 40.0]);
+    assert_eq!(pattern(&top, &layout, [0, 0, 104, 16], pink), reference);
+}
+
+/// Overlapping labels: the most confident object's label is drawn last, on
+/// top, whatever the order of the metadata.
+#[test]
+fn the_most_confident_label_is_drawn_on_top() {
+    let (w, h) = (160usize, 120usize);
+    let layout = Layout::default(F::Rgb, w, h);
+    let input = layout.black();
+    let pink = [255u8, 64, 200]; // track 7
+    let amber = AMBER.0; // track 3
+    let with_conf = |track: u64, conf: f64, bbox: [f64; 4]| {
+        let mut o = tracked(track, true, 0, bbox);
+        o.confidence = conf;
+        o
+    };
+    // Labels: track 3 at rows 44..60, columns 20..124; track 7 at rows
+    // 46..62, columns 30..134. The overlap is rows 46..60, columns 30..124.
+    let run = |c3: f64, c7: f64| {
+        overlay(&layout, &input, &[], |buf| {
+            let (w, h) = (w as u32, h as u32);
+            meta::add_object(buf, &with_conf(3, c3, [20.0, 60.0, 100.0, 110.0]), w, h);
+            meta::add_object(buf, &with_conf(7, c7, [30.0, 62.0, 110.0, 110.0]), w, h);
+        })
+    };
+    let overlap = [30, 46, 124, 60];
+    let count = |got: &[u8], c: [u8; 3]| {
+        pattern(got, &layout, overlap, c)
+            .iter()
+            .filter(|&&b| b)
+            .count()
+    };
+    // Track 3 more confident, first in the metadata: still on top.
+    let got = run(0.9, 0.5);
+    assert_eq!(count(&got, pink), 0, "track 7's label drawn over track 3's");
+    assert!(count(&got, amber) > 500);
+    // Track 7 more confident: on top.
+    let got = run(0.5, 0.9);
+    assert_eq!(
+        count(&got, amber),
+        0,
+        "track 3's label drawn over track 7's"
+    );
+    assert!(count(&got, pink) > 500);
+}

@@ -55,8 +55,13 @@ impl Runner {
     }
 
     fn spawn_with(args: &[&str], piped_stdin: bool) -> Self {
+        Self::spawn_env(args, piped_stdin, &[])
+    }
+
+    fn spawn_env(args: &[&str], piped_stdin: bool, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(if piped_stdin {
                 Stdio::piped()
             } else {
@@ -756,4 +761,60 @@ fn the_stats_report_tracks_alive_from_edgetrack() {
         Duration::from_secs(15),
     );
     assert_eq!(r.wait_exit(EXIT), 0);
+}
+
+/// No ONNX Runtime anywhere (as for a service user whose home has no copy):
+/// a configuration error, exit 2 at once, not a restart loop.
+#[test]
+fn no_onnx_runtime_is_a_configuration_error_exit_2() {
+    let desc = format!(
+        "videotestsrc num-buffers=10 ! videoconvert ! edgedetect model={} ! fakesink",
+        yolox_model().display()
+    );
+    let started = Instant::now();
+    let mut r = Runner::spawn_env(
+        &[&desc],
+        false,
+        &[
+            ("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so"),
+            ("HOME", "/nonexistent"),
+            ("XDG_DATA_HOME", "/nonexistent"),
+            ("LD_LIBRARY_PATH", ""),
+        ],
+    );
+    assert_eq!(r.wait_exit(EXIT), 2, "{}", r.log());
+    let log = r.log();
+    assert!(log.contains("could not load ONNX Runtime"), "{log}");
+    assert!(log.contains("configuration error, not restarting"), "{log}");
+    assert!(!log.contains("restart 1"), "{log}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// /stats right after the start, long before the first stats interval:
+/// the sinks, the version and the RSS are there.
+#[test]
+fn the_stats_endpoint_is_filled_at_start() {
+    let mut r = Runner::spawn(&[
+        "--stats-interval",
+        "1h",
+        "--stats-addr",
+        "127.0.0.1:0",
+        "videotestsrc is-live=true ! video/x-raw,width=64,height=48 ! fakesink name=out",
+    ]);
+    let (_, line) = r.expect("stats endpoint: http://127.0.0.1:", START);
+    let port: u16 = line
+        .rsplit_once("127.0.0.1:")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line}"));
+    r.expect("run 1: playing", START);
+    let (code, body) = http_get(port, "/stats");
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"), "{body}");
+    assert_eq!(v["run"], 1, "{body}");
+    assert_eq!(v["sinks"][0]["name"], "out", "{body}");
+    assert!(v["rss_bytes"].as_u64().unwrap_or(0) > 1_000_000, "{body}");
+    r.signal(libc::SIGINT);
+    assert_eq!(r.wait_exit(EXIT), 0, "{}", r.log());
 }

@@ -6,6 +6,7 @@ import or mirror plugin code: the Rust side is checked against it.
 """
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import numpy as np
 import onnxruntime as ort
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+# The shared test assets: $EDGEAI_SHARED, else ../shared beside the checkout
+# (the same rule as scripts/*.sh and tests/common).
+SHARED = Path(os.environ.get("EDGEAI_SHARED") or REPO_ROOT.parent / "shared")
 INPUT_SIZE = 416
 STRIDES = (8, 16, 32)
 
@@ -29,7 +32,7 @@ def require(path, what="shared asset", hint=None):
     path = Path(path)
     if not path.exists():
         die(f"missing {what}: {path} ("
-            + (hint or f"shared assets live in ../shared beside the checkout: {SHARED}") + ")")
+            + (hint or f"shared assets live in {SHARED}: set EDGEAI_SHARED or put them in ../shared") + ")")
     return path
 
 

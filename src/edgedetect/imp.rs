@@ -10,6 +10,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use super::{ModelFormat, Provider};
+use crate::inference::labels::{self, class_id, read_labels};
 use crate::inference::{FrameView, ModelFamily, Plane};
 use crate::meta;
 use crate::runtime::{self, Detector, DetectorConfig, LoadError, PostParams};
@@ -117,25 +118,6 @@ fn provider_of(p: Provider) -> runtime::Provider {
     }
 }
 
-/// Reads a labels file: one name per line, blank lines at the end ignored.
-fn read_labels(path: &str) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read labels file {path}: {e}; check the `labels` property"))?;
-    let mut labels: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
-    while labels.last().is_some_and(|l| l.is_empty()) {
-        labels.pop();
-    }
-    Ok(labels)
-}
-
-/// Finds a class id by label, or by number (`0`, `17`).
-fn class_id(labels: &[String], name: &str) -> Option<usize> {
-    labels
-        .iter()
-        .position(|l| l == name)
-        .or_else(|| name.parse::<usize>().ok().filter(|&i| i < labels.len()))
-}
-
 /// Builds the per-class tables from the property strings. Unknown labels and
 /// bad numbers are reported in the returned warnings and ignored.
 fn build_filters(settings: &Settings, labels: &[String]) -> (PostParams, Vec<String>) {
@@ -161,23 +143,7 @@ fn build_filters(settings: &Settings, labels: &[String]) -> (PostParams, Vec<Str
             )),
         }
     }
-    let keep_classes = if settings.classes.trim().is_empty() {
-        None
-    } else {
-        let mut keep = vec![false; labels.len()];
-        for name in settings
-            .classes
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            match class_id(labels, name) {
-                Some(id) => keep[id] = true,
-                None => warnings.push(format!("classes: ignoring unknown label `{name}`")),
-            }
-        }
-        Some(keep)
-    };
+    let keep_classes = labels::keep_classes(&settings.classes, labels, &mut warnings);
     (
         PostParams {
             class_thresholds,
@@ -524,23 +490,19 @@ impl BaseTransformImpl for EdgeDetect {
         for w in detector.warnings() {
             gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
         }
-        let labels = if !settings.labels.is_empty() {
-            read_labels(&settings.labels)
-                .map_err(|m| gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)))?
-        } else if let Some(names) = detector.model_labels() {
-            names.to_vec()
-        } else {
-            Vec::new()
-        };
-        let n = detector.num_classes().max(labels.len());
-        let labels: Vec<String> = (0..n)
-            .map(|i| {
-                labels
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| format!("class{i}"))
-            })
-            .collect();
+        let file = (!settings.labels.is_empty())
+            .then(|| read_labels(&settings.labels))
+            .transpose()
+            .map_err(|m| gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)))?;
+        let (labels, source) =
+            labels::resolve(file, detector.model_labels(), detector.num_classes());
+        if source == labels::LabelSource::AssumedCoco {
+            gst::info!(
+                CAT,
+                imp = self,
+                "assumption: the model has 80 classes and no names, so it is a COCO model: using the COCO names shipped with the plugin (set `labels` if it is not)"
+            );
+        }
         if !settings.labels.is_empty() && labels.len() != detector.num_classes() {
             gst::warning!(
                 CAT,

@@ -26,6 +26,10 @@ struct Settings {
 
 struct State {
     out: Box<dyn Write + Send>,
+    /// Where `out` writes, for the messages.
+    target: String,
+    /// A write already failed and was reported: `stop` says nothing more.
+    failed: bool,
     frame: u64,
     width: u32,
     height: u32,
@@ -173,6 +177,20 @@ pub(crate) fn frame_line(
     serde_json::to_string(&json)
 }
 
+/// The error, and what to do about it where the cause is a full disk or a
+/// file size limit.
+fn write_advice(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull => {
+            format!("{e}; the disk is full: free space or point `location` at another disk")
+        }
+        std::io::ErrorKind::FileTooLarge => {
+            format!("{e}; the file reached the process's file size limit (ulimit -f)")
+        }
+        _ => e.to_string(),
+    }
+}
+
 #[glib::object_subclass]
 impl ObjectSubclass for EdgeJson {
     const NAME: &'static str = "GstEdgeJson";
@@ -265,6 +283,8 @@ impl BaseTransformImpl for EdgeJson {
         };
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State {
             out,
+            target: location.unwrap_or_else(|| "standard output".into()),
+            failed: false,
             frame: 0,
             width: 0,
             height: 0,
@@ -272,14 +292,26 @@ impl BaseTransformImpl for EdgeJson {
         Ok(())
     }
 
+    /// Never fails: a flush error (full disk, size limit) is reported once,
+    /// as a warning, and the element stops anyway, so that the pipeline
+    /// reaches NULL. Nothing is pending after a failed write (each line is
+    /// flushed when written), so a failure here is only reported when no
+    /// write error was reported before.
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        if let Some(mut state) = self.state.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            state.out.flush().map_err(|e| {
-                gst::error_msg!(
-                    gst::ResourceError::Write,
-                    ("cannot flush JSON output: {}", e)
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut state) = state
+            && let Err(e) = state.out.flush()
+            && !state.failed
+        {
+            gst::element_imp_warning!(
+                self,
+                gst::ResourceError::Write,
+                (
+                    "cannot flush JSON output to {}: {}",
+                    state.target,
+                    write_advice(&e)
                 )
-            })?;
+            );
         }
         Ok(())
     }
@@ -314,21 +346,38 @@ impl BaseTransformImpl for EdgeJson {
             let line = frame_line(state.frame, buf, state.width, state.height);
             state.frame += 1;
             match line {
-                Ok(line) => state
-                    .out
-                    .write_all(line.as_bytes())
-                    .and_then(|_| state.out.write_all(b"\n"))
-                    .and_then(|_| state.out.flush())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+                Ok(line) => {
+                    let written = state
+                        .out
+                        .write_all(line.as_bytes())
+                        .and_then(|_| state.out.write_all(b"\n"))
+                        .and_then(|_| state.out.flush());
+                    match written {
+                        Ok(()) => Ok(()),
+                        // Report once; `failed` keeps `stop` quiet.
+                        Err(_) if state.failed => return Err(gst::FlowError::Error),
+                        Err(e) => {
+                            state.failed = true;
+                            Err((
+                                e.kind() == std::io::ErrorKind::StorageFull,
+                                format!(
+                                    "cannot write JSON line to {}: {}",
+                                    state.target,
+                                    write_advice(&e)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                Err(e) => Err((false, format!("cannot serialise JSON line: {e}"))),
             }
         };
-        if let Err(e) = result {
-            gst::element_imp_error!(
-                self,
-                gst::ResourceError::Write,
-                ("cannot write JSON line: {}", e)
-            );
+        if let Err((full, e)) = result {
+            if full {
+                gst::element_imp_error!(self, gst::ResourceError::NoSpaceLeft, ("{}", e));
+            } else {
+                gst::element_imp_error!(self, gst::ResourceError::Write, ("{}", e));
+            }
             return Err(gst::FlowError::Error);
         }
         Ok(gst::FlowSuccess::Ok)

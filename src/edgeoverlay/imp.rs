@@ -332,7 +332,10 @@ impl BaseTransformImpl for EdgeOverlay {
                 .filter(|_| frame_info.inferred == Some(true));
             state.window.push(now, frame_info.inferred, latency);
 
-            let objects = meta::objects(buf, width, height);
+            let mut objects = meta::objects(buf, width, height);
+            // Least confident first: where labels overlap, the most
+            // confident one is drawn last, on top.
+            objects.sort_by(|a, b| a.confidence.total_cmp(&b.confidence));
             if objects.is_empty() && !settings.show_stats {
                 return Ok(gst::FlowSuccess::Ok);
             }

@@ -192,6 +192,90 @@ pub fn detect_family(
     ))
 }
 
+/// The `model-format` nick of a family, for messages.
+fn nick(family: ModelFamily) -> &'static str {
+    match family {
+        ModelFamily::Yolox => "yolox",
+        ModelFamily::Yolov5 => "yolov5",
+        ModelFamily::Yolov8 => "yolov8",
+        ModelFamily::End2End => "yolo-end2end",
+    }
+}
+
+/// Checks a family forced with `model-format` against the model's first
+/// output, so that a wrong choice fails when the model loads instead of
+/// giving no objects (or an error at the first frame). Returns the reason
+/// for the log, or an error naming the shape found and the shapes expected.
+///
+/// With `G` = [`grid_count`] of the input size, the forced family must fit:
+/// YOLOX `[1, G, 5+C]`; YOLOv5 `[1, 3G, 5+C]`; YOLOv8 `[1, 4+C, G]` or
+/// `[1, G, 4+C]`; end-to-end `[1, K<=1000, 6]` (dynamic dimensions fit
+/// anything). `[1, G, 85]` is YOLOX's 80 COCO classes with objectness: read
+/// as YOLOv8 it would be 81 classes without, which no COCO model has, so it is
+/// refused unless the model's `names` say 81 classes.
+pub fn check_forced_family(
+    family: ModelFamily,
+    output_shape: &[i64],
+    input_width: usize,
+    input_height: usize,
+    metadata: &[(String, String)],
+) -> Result<String, String> {
+    let g = grid_count(input_width, input_height);
+    let expected = match family {
+        ModelFamily::Yolox => format!("YOLOX [1, {g}, 5+C]"),
+        ModelFamily::Yolov5 => format!("YOLOv5 [1, {}, 5+C]", 3 * g),
+        ModelFamily::Yolov8 => format!("YOLOv8/YOLO11 [1, 4+C, {g}] or [1, {g}, 4+C]"),
+        ModelFamily::End2End => format!("end-to-end [1, K<={MAX_END2END_DETECTIONS}, 6]"),
+    };
+    let dim = |d: i64| usize::try_from(d).ok().filter(|&d| d > 0);
+    let dims = match *output_shape {
+        [n, a, b] if n == 1 || n <= 0 => Some((dim(a), dim(b))),
+        _ => None,
+    };
+    // `None` is a dynamic dimension: it fits.
+    let is = |d: Option<usize>, want: usize| d.is_none_or(|d| d == want);
+    let fits = match (family, dims) {
+        (_, None) => false,
+        (ModelFamily::Yolox, Some((a, b))) => is(a, g) && b.is_none_or(|b| b >= 6),
+        (ModelFamily::Yolov5, Some((a, b))) => is(a, 3 * g) && b.is_none_or(|b| b >= 6),
+        (ModelFamily::Yolov8, Some((a, b))) => {
+            (is(b, g) && a.is_none_or(|a| a >= 5)) || (is(a, g) && b.is_none_or(|b| b >= 5))
+        }
+        (ModelFamily::End2End, Some((a, b))) => {
+            is(b, 6) && a.is_none_or(|a| a <= MAX_END2END_DETECTIONS)
+        }
+    };
+    let found = match detect_family(output_shape, input_width, input_height, metadata) {
+        Ok((f, why)) => format!("; it reads as {}: {why}", nick(f)),
+        Err(_) => String::new(),
+    };
+    let refuse = |why: String| {
+        Err(format!(
+            "model-format={} does not fit the model: output shape {output_shape:?} for a \
+             {input_width}x{input_height} input, expected {expected}{why}{found}. Leave \
+             model-format=auto or set the model's family",
+            nick(family)
+        ))
+    };
+    if !fits {
+        return refuse(String::new());
+    }
+    if family == ModelFamily::Yolov8
+        && dims == Some((Some(g), Some(85)))
+        && meta(metadata, "names")
+            .and_then(parse_ultralytics_names)
+            .is_none_or(|n| n.len() != 81)
+    {
+        return refuse(
+            " (85 columns are 80 COCO classes with objectness, YOLOX's layout, not 81 classes)"
+                .into(),
+        );
+    }
+    Ok(format!(
+        "set by the model-format property; output {output_shape:?} fits {expected}"
+    ))
+}
+
 /// Preprocessing the family expects.
 pub fn preprocess_for(family: ModelFamily, w: usize, h: usize) -> LetterboxSpec {
     match family {
@@ -491,6 +575,50 @@ mod tests {
         assert!(e.contains("segment"), "{e}");
         // Degenerate input size.
         assert!(detect_family(&[1, 84, 8400], 0, 0, &none).is_err());
+    }
+
+    #[test]
+    fn forced_family_must_fit_the_output() {
+        let none = vec![];
+        let yolox = [1, 3549, 85];
+        // YOLOX-nano at 416x416: only yolox fits.
+        assert!(check_forced_family(ModelFamily::Yolox, &yolox, 416, 416, &none).is_ok());
+        for f in [
+            ModelFamily::Yolov5,
+            ModelFamily::Yolov8,
+            ModelFamily::End2End,
+        ] {
+            let e = check_forced_family(f, &yolox, 416, 416, &none).unwrap_err();
+            assert!(e.contains("[1, 3549, 85]"), "{e}");
+            assert!(e.contains("reads as yolox"), "{e}");
+            assert!(e.contains(&format!("model-format={}", nick(f))), "{e}");
+        }
+        let e = check_forced_family(ModelFamily::Yolov5, &yolox, 416, 416, &none).unwrap_err();
+        assert!(e.contains("expected YOLOv5 [1, 10647, 5+C]"), "{e}");
+        let e = check_forced_family(ModelFamily::End2End, &yolox, 416, 416, &none).unwrap_err();
+        assert!(e.contains("expected end-to-end [1, K<=1000, 6]"), "{e}");
+        // YOLOv8 both ways, YOLOv5, end-to-end, with the right shapes.
+        assert!(check_forced_family(ModelFamily::Yolov8, &[1, 84, 8400], 640, 640, &none).is_ok());
+        assert!(check_forced_family(ModelFamily::Yolov8, &[1, 8400, 84], 640, 640, &none).is_ok());
+        assert!(check_forced_family(ModelFamily::Yolov5, &[1, 25200, 85], 640, 640, &none).is_ok());
+        assert!(check_forced_family(ModelFamily::End2End, &[1, 300, 6], 640, 640, &none).is_ok());
+        // A transposed YOLOv8 with 81 named classes may be forced.
+        let names: String = format!(
+            "{{{}}}",
+            (0..81)
+                .map(|i| format!("{i}: 'c{i}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let m = vec![("names".to_string(), names)];
+        assert!(check_forced_family(ModelFamily::Yolov8, &yolox, 416, 416, &m).is_ok());
+        // Dynamic dimensions fit; a rank-4 output never does.
+        assert!(check_forced_family(ModelFamily::Yolov5, &[1, -1, 85], 416, 416, &none).is_ok());
+        assert!(
+            check_forced_family(ModelFamily::Yolox, &[1, 3, 416, 416], 416, 416, &none).is_err()
+        );
+        // YOLOX on a YOLOv5 output: wrong row count.
+        assert!(check_forced_family(ModelFamily::Yolox, &[1, 25200, 85], 640, 640, &none).is_err());
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   end-to-end (YOLOv10/YOLO26) model into candidate [`Detection`]s in
 //!   network-input pixels.
 //! * [`nms`](mod@nms): greedy non-maximum suppression.
+//! * [`labels`]: class names (labels file, model names, COCO names for an
+//!   80-class model without names) and the `classes` filter.
 //! * [`family`]: guess the [`ModelFamily`] from the output shape and ONNX
 //!   metadata, parse Ultralytics class names.
 //!
@@ -16,6 +18,7 @@
 
 pub mod decode;
 pub mod family;
+pub mod labels;
 pub mod nms;
 pub mod preprocess;
 
@@ -23,7 +26,9 @@ pub use decode::{
     DecodeError, DecodeParams, Detection, ModelFamily, decode, grid_count, num_classes,
     num_classes_for_input,
 };
-pub use family::{detect_family, is_ultralytics, parse_ultralytics_names, preprocess_for};
+pub use family::{
+    check_forced_family, detect_family, is_ultralytics, parse_ultralytics_names, preprocess_for,
+};
 pub use nms::nms;
 pub use preprocess::{
     ChannelOrder, FrameView, Letterbox, LetterboxGeometry, LetterboxSpec, PixelLayout, Placement,

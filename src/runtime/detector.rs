@@ -12,7 +12,8 @@ use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::inference::{
     DecodeParams, Detection, FrameView, Letterbox, LetterboxSpec, ModelFamily, Preprocessor,
-    decode, detect_family, nms, num_classes_for_input, parse_ultralytics_names, preprocess_for,
+    check_forced_family, decode, detect_family, nms, num_classes_for_input,
+    parse_ultralytics_names, preprocess_for,
 };
 
 use super::loader;
@@ -215,7 +216,7 @@ impl Detector {
             ))
         })?;
 
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = rt.warning.iter().cloned().collect();
         let mut builder = Session::builder(&rt.environment)
             .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
             .and_then(|b| Ok(b.with_intra_threads(cfg.threads)?))
@@ -342,7 +343,11 @@ impl Detector {
         }
 
         let (family, family_reason) = match cfg.family {
-            Some(f) => (f, "set by the model-format property".to_string()),
+            Some(f) => (
+                f,
+                check_forced_family(f, &output_shape, input_width, input_height, &metadata)
+                    .map_err(|e| LoadError::UnsupportedOutput(format!("{}: {e}", path.display())))?,
+            ),
             None => detect_family(&output_shape, input_width, input_height, &metadata).map_err(|e| {
                 let note = if dynamic {
                     format!(" (the model's input size is dynamic and no `imgsz` metadata says which to use: fed {input_width}x{input_height})")

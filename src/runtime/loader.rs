@@ -26,6 +26,9 @@ pub struct Runtime {
     pub path: PathBuf,
     pub version: String,
     pub environment: ort::environment::Environment,
+    /// Set when `ORT_DYLIB_PATH` was set but could not be loaded and another
+    /// copy was: a warning naming both.
+    pub warning: Option<String>,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -67,10 +70,12 @@ pub fn runtime() -> Result<&'static Runtime, String> {
         return Ok(rt);
     }
     let mut tried = Vec::new();
+    let mut tried_from = Vec::new();
     for (path, origin) in candidates() {
         // A path with a directory part that does not exist is not worth a dlopen.
         if path.components().count() > 1 && !path.exists() {
             tried.push(format!("  {} ({origin}): not found", path.display()));
+            tried_from.push((path, origin, "not found".to_string()));
             continue;
         }
         match ort::init_from(&path) {
@@ -83,6 +88,7 @@ pub fn runtime() -> Result<&'static Runtime, String> {
                 })?;
                 let version = ort_version(&path);
                 let rt = Runtime {
+                    warning: fallback_warning(&tried_from, &path),
                     path: path.clone(),
                     version,
                     environment,
@@ -92,7 +98,10 @@ pub fn runtime() -> Result<&'static Runtime, String> {
                     .get()
                     .ok_or_else(|| "ONNX Runtime state lost".to_string());
             }
-            Err(e) => tried.push(format!("  {} ({origin}): {e}", path.display())),
+            Err(e) => {
+                tried.push(format!("  {} ({origin}): {e}", path.display()));
+                tried_from.push((path, origin, e.to_string()));
+            }
         }
     }
     Err(format!(
@@ -101,6 +110,23 @@ pub fn runtime() -> Result<&'static Runtime, String> {
          ORT_DYLIB_PATH at the libonnxruntime.so.* file in the package's capi/ folder, or install your \
          platform's ONNX Runtime (JetPack, distro package) into the library path.",
         tried.join("\n")
+    ))
+}
+
+/// The warning for an `ORT_DYLIB_PATH` that failed before `loaded` was
+/// loaded from a later place: the variable is an explicit choice, so falling
+/// back to another copy is worth saying.
+fn fallback_warning(
+    failed: &[(PathBuf, &str, String)],
+    loaded: &std::path::Path,
+) -> Option<String> {
+    let (path, _, why) = failed
+        .iter()
+        .find(|(_, origin, _)| *origin == "ORT_DYLIB_PATH")?;
+    Some(format!(
+        "ORT_DYLIB_PATH={} cannot be loaded ({why}); using {} instead. Fix or unset ORT_DYLIB_PATH",
+        path.display(),
+        loaded.display()
     ))
 }
 
@@ -129,5 +155,40 @@ fn ort_version(path: &std::path::Path) -> String {
             return "unknown".into();
         }
         std::ffi::CStr::from_ptr(v).to_string_lossy().into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_failed_ort_dylib_path_is_named_in_a_warning() {
+        let failed = vec![(
+            PathBuf::from("/nonexistent/libonnxruntime.so"),
+            "ORT_DYLIB_PATH",
+            "not found".to_string(),
+        )];
+        let w = fallback_warning(
+            &failed,
+            Path::new("/usr/local/lib/gst-plugin-edgeai/libonnxruntime.so"),
+        )
+        .expect("a warning");
+        assert_eq!(
+            w,
+            "ORT_DYLIB_PATH=/nonexistent/libonnxruntime.so cannot be loaded (not found); using \
+             /usr/local/lib/gst-plugin-edgeai/libonnxruntime.so instead. Fix or unset ORT_DYLIB_PATH"
+        );
+        // Other places failing is the normal search: no warning.
+        let others = vec![(
+            PathBuf::from("/x/libonnxruntime.so"),
+            "set-up script's copy",
+            "not found".into(),
+        )];
+        assert_eq!(
+            fallback_warning(&others, Path::new("libonnxruntime.so")),
+            None
+        );
     }
 }

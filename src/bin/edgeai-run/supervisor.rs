@@ -359,7 +359,10 @@ impl Runner {
             started,
             started_ns,
         });
-        self.publish_state();
+        // Filled at once (sinks, version, RSS), not only at the first
+        // stats interval: a health probe right after start sees the run.
+        self.collect();
+        self.publish();
         if pipeline.set_state(gst::State::Playing).is_err() {
             let (cause, config) = match bus.pop_filtered(&[gst::MessageType::Error]) {
                 Some(msg) => self.describe_error(&msg),
@@ -373,8 +376,10 @@ impl Runner {
     }
 
     /// The cause of an error message, and whether it is a configuration
-    /// error that no restart can fix: a missing plugin or an element's
-    /// settings (`LibraryError::Settings`) before the pipeline ever played.
+    /// error that no restart can fix: a missing plugin, an element's
+    /// settings (`LibraryError::Settings`) or a library that cannot be loaded
+    /// (`LibraryError::Init`, e.g. no ONNX Runtime) before the pipeline ever
+    /// played.
     fn describe_error(&self, msg: &gst::Message) -> (String, bool) {
         let gst::MessageView::Error(e) = msg.view() else {
             return ("error".into(), false);
@@ -387,8 +392,11 @@ impl Runner {
         if let Some(debug) = e.debug() {
             say!("error details from {src}: {debug}");
         }
+        // LibraryError::Init: a library the element needs cannot be loaded
+        // or initialised (edgedetect without ONNX Runtime).
         let config = !self.ever_playing
             && (err.matches(gst::LibraryError::Settings)
+                || err.matches(gst::LibraryError::Init)
                 || err.matches(gst::CoreError::MissingPlugin));
         (format!("error from {src}: {}", err.message()), config)
     }
