@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,12 +25,17 @@ impl Drop for Killed {
     }
 }
 
-/// Starts Xvfb on a free display (it picks and prints the number).
+/// Starts Xvfb on a free display number (no lock file in /tmp).
 fn xvfb() -> (Killed, String) {
-    let mut child = Command::new("Xvfb")
+    let n = (100 + std::process::id() % 400..600)
+        .find(|n| {
+            !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                && !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        })
+        .expect("a free X display number");
+    let child = Command::new("Xvfb")
         .args([
-            "-displayfd",
-            "1",
+            &format!(":{n}"),
             "-screen",
             "0",
             "640x480x24",
@@ -39,19 +43,11 @@ fn xvfb() -> (Killed, String) {
             "-nolisten",
             "tcp",
         ])
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("Xvfb (Debian package xvfb, installed by scripts/setup.sh)");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("Xvfb's display number");
-    let n: u32 = line
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("Xvfb printed {line:?}, not a display number"));
+    let child = Killed(child);
     // Ready when its socket accepts connections.
     let socket = format!("/tmp/.X11-unix/X{n}");
     let start = Instant::now();
@@ -62,7 +58,7 @@ fn xvfb() -> (Killed, String) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    (Killed(child), format!(":{n}"))
+    (child, format!(":{n}"))
 }
 
 /// An X window dump (`xwd`, ZPixmap, 32 bits per pixel): width, height and
