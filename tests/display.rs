@@ -62,7 +62,7 @@ fn xvfb() -> (Killed, String) {
 }
 
 #[test]
-fn headline_pipeline_draws_boxes_in_a_real_window() {
+fn headline_pipeline_plays_into_a_real_window() {
     let (_xvfb, display) = xvfb();
     let dir = temp_dir("display");
     let json = dir.join("out.jsonl");
