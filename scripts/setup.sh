@@ -14,15 +14,15 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
 # gstreamer1.0-x: the X11 video sinks autovideosink picks (without any video
-# sink, GStreamer 1.22's autovideosink crashes instead of failing); xvfb and
-# x11-apps (xwd): the test that shows the headline pipeline in a window.
+# sink, GStreamer 1.22's autovideosink crashes instead of failing); xvfb: the
+# test that plays the headline pipeline into a window.
 DEB_PACKAGES=(
   pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-x
   python3 python3-venv meson ninja-build
   mosquitto mosquitto-clients openssl
-  xvfb x11-apps
+  xvfb
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -38,7 +38,7 @@ fn launch_traced(desc: &str) -> (Option<i32>, String) {
 fn assert_no_leak(text: &str) {
     let listed: Vec<&str> = text
         .lines()
-        .filter(|l| l.contains("process_leaks") && l.contains("alive objects"))
+        .filter(|l| l.contains("process_leaks") && l.contains(" listed "))
         .collect();
     assert_eq!(
         listed.len(),
