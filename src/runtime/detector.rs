@@ -10,9 +10,10 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
+use crate::frame::FrameView;
 use crate::inference::{
-    DecodeParams, Detection, FrameView, Letterbox, LetterboxSpec, ModelFamily, Preprocessor,
-    decode, detect_family, nms, num_classes_for_input, parse_ultralytics_names, preprocess_for,
+    DecodeParams, Detection, Letterbox, LetterboxSpec, ModelFamily, Preprocessor, decode,
+    detect_family, nms, num_classes_for_input, parse_ultralytics_names, preprocess_for,
 };
 
 use super::loader;
