@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use gst::prelude::*;
 use gstedgeai::draw::{BoxSpec, Canvas, Painter, PlaneMut, object_color};
-use gstedgeai::inference::{PixelLayout, YuvConversion};
+use gstedgeai::frame::{PixelLayout, YuvConversion};
 use gstedgeai::meta::{self, Object, Tracking};
 
 const W: usize = 768;

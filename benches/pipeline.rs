@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstedgeai::inference::{FrameView, PixelLayout, Plane};
+use gstedgeai::frame::{FrameView, PixelLayout, Plane, YuvConversion};
 use gstedgeai::runtime::{Detector, DetectorConfig, Provider};
 
 const THREADS: usize = 2;
@@ -106,6 +106,7 @@ fn main() {
     let raw = std::fs::read(&bgr).expect("raw BGR");
     let (w, h) = (768usize, 576usize);
     let view = FrameView {
+        yuv: YuvConversion::default(),
         layout: PixelLayout::Bgr,
         width: w,
         height: h,

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use gst::prelude::*;
 
-use gstedgeai::inference::{FrameView, PixelLayout, Plane};
+use gstedgeai::frame::{FrameView, PixelLayout, Plane, YuvConversion};
 use gstedgeai::meta;
 use gstedgeai::runtime::{Detector, DetectorConfig, Provider};
 use gstedgeai::tracker::synth::SplitMix64;
@@ -198,6 +198,7 @@ fn main() {
     let (w, h) = (768usize, 576usize);
     let black = vec![0u8; w * h * 3];
     let view = FrameView {
+        yuv: YuvConversion::default(),
         layout: PixelLayout::Bgr,
         width: w,
         height: h,

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gst_video::prelude::*;
-use gstedgeai::inference::{FrameView, PixelLayout, Plane};
+use gstedgeai::frame::{FrameView, PixelLayout, Plane, YuvConversion};
 use gstedgeai::runtime::{Detector, DetectorConfig, PostParams, Provider};
 use serde_json::json;
 
@@ -102,6 +102,7 @@ struct Frame {
 impl Frame {
     fn view(&self) -> FrameView<'_> {
         FrameView {
+            yuv: YuvConversion::default(),
             layout: PixelLayout::Bgr,
             width: self.width,
             height: self.height,

@@ -13,6 +13,8 @@
 //! - [`thermalgate`]: sheds inference before the SoC throttles; reports the temperature.
 //!
 //! Plain modules that need no GStreamer, each with its own unit tests:
+//! - [`frame`]: raw frames (pixel layouts, planes, frame views) and YUV ↔ RGB
+//!   conversion, shared by pre-processing, drawing and snapshots.
 //! - [`draw`]: boxes, dashed outlines, text and the statistics panel on raw frames.
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
 //! - [`runtime`]: ONNX Runtime discovery and the detector session.
@@ -22,7 +24,10 @@
 //! - [`zones`]: lines and polygons, crossings, occupancy and dwell counting (`edgezones`).
 //! - [`tracker`]: ByteTrack / SORT / IoU multi-object tracking, synthetic sequences, MOT metrics.
 //!
-//! [`meta`] is the one place where the plugin reads and writes buffer metadata.
+//! [`meta`] is the one place where the plugin reads and writes buffer metadata;
+//! [`video`] the one place where negotiated caps (format, colorimetry) become
+//! [`frame`] types, and where the caps and pad templates the elements share
+//! are built.
 
 use gst::glib;
 
@@ -35,6 +40,7 @@ pub mod edgeoverlay;
 pub mod edgetrack;
 pub mod edgezones;
 pub mod events;
+pub mod frame;
 pub mod inference;
 pub mod meta;
 pub mod mqtt;
@@ -43,63 +49,8 @@ pub mod runtime;
 pub mod thermal;
 pub mod thermalgate;
 pub mod tracker;
+pub mod video;
 pub mod zones;
-
-/// The raw video formats the analytics elements accept, any size and rate.
-pub fn supported_video_caps() -> gst::Caps {
-    use gst_video::VideoFormat as F;
-    gst_video::VideoCapsBuilder::new()
-        .format_list([
-            F::Rgb,
-            F::Bgr,
-            F::Rgba,
-            F::Bgra,
-            F::Rgbx,
-            F::Bgrx,
-            F::Nv12,
-            F::I420,
-        ])
-        .build()
-}
-
-/// The pre-processing layout of a raw video format, for the formats of
-/// [`supported_video_caps`].
-pub fn pixel_layout(format: gst_video::VideoFormat) -> Option<inference::PixelLayout> {
-    use gst_video::VideoFormat as F;
-    use inference::PixelLayout as L;
-    Some(match format {
-        F::Rgb => L::Rgb,
-        F::Bgr => L::Bgr,
-        F::Rgba => L::Rgba,
-        F::Bgra => L::Bgra,
-        F::Rgbx => L::Rgbx,
-        F::Bgrx => L::Bgrx,
-        F::Nv12 => L::Nv12,
-        F::I420 => L::I420,
-        _ => return None,
-    })
-}
-
-/// Any raw video in any memory, for the elements that never read pixels.
-pub fn any_video_caps() -> gst::Caps {
-    gst::Caps::builder_full()
-        .structure_with_any_features(gst::Structure::new_empty("video/x-raw"))
-        .build()
-}
-
-/// The always-present `src` and `sink` pad templates of an in-place filter.
-pub fn filter_pad_templates(caps: &gst::Caps) -> Vec<gst::PadTemplate> {
-    [
-        ("src", gst::PadDirection::Src),
-        ("sink", gst::PadDirection::Sink),
-    ]
-    .into_iter()
-    .map(|(name, dir)| {
-        gst::PadTemplate::new(name, dir, gst::PadPresence::Always, caps)
-            .expect("static pad template")
-    })
-    .collect()
-}
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     meta::register();

@@ -5,7 +5,7 @@
 //! callers may pass rectangles partly or wholly outside it.
 
 use super::color::{Rgb, rgb_to_yuv};
-use crate::inference::{PixelLayout, YuvConversion};
+use crate::frame::{FrameError, PixelLayout, YuvConversion};
 
 /// A half-open pixel rectangle `[x0, x1) × [y0, y1)`, in frame pixels,
 /// possibly outside the frame. Empty when `x1 <= x0` or `y1 <= y0`.
@@ -71,48 +71,6 @@ impl Mask {
     }
 }
 
-/// Why a frame cannot be drawn on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CanvasError {
-    WrongPlaneCount {
-        expected: usize,
-        got: usize,
-    },
-    StrideTooSmall {
-        plane: usize,
-        stride: usize,
-        row_bytes: usize,
-    },
-    PlaneTooSmall {
-        plane: usize,
-        len: usize,
-        needed: usize,
-    },
-}
-
-impl std::fmt::Display for CanvasError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CanvasError::WrongPlaneCount { expected, got } => {
-                write!(f, "expected {expected} planes, got {got}")
-            }
-            CanvasError::StrideTooSmall {
-                plane,
-                stride,
-                row_bytes,
-            } => write!(
-                f,
-                "plane {plane}: stride {stride} is smaller than a row ({row_bytes} bytes)"
-            ),
-            CanvasError::PlaneTooSmall { plane, len, needed } => {
-                write!(f, "plane {plane}: {len} bytes, {needed} needed")
-            }
-        }
-    }
-}
-
-impl std::error::Error for CanvasError {}
-
 /// One writable plane: rows are `stride` bytes apart; the bytes between a
 /// row's end and the next row (padding) are never written.
 #[derive(Debug)]
@@ -146,18 +104,12 @@ fn over_alpha(dst: u8, a: u32) -> u8 {
     (a + (u32::from(dst) * (255 - a) + 127) / 255) as u8
 }
 
-/// Bytes per pixel, byte offsets of R, G, B, and of alpha (RGBA/BGRA only).
+/// Bytes per pixel, byte offsets of R, G, B, and of alpha (RGBA/BGRA only;
+/// the padding byte of RGBx/BGRx is left as it is).
 fn packed(layout: PixelLayout) -> Option<(usize, [usize; 3], Option<usize>)> {
-    Some(match layout {
-        PixelLayout::Rgb => (3, [0, 1, 2], None),
-        PixelLayout::Bgr => (3, [2, 1, 0], None),
-        PixelLayout::Rgba => (4, [0, 1, 2], Some(3)),
-        PixelLayout::Bgra => (4, [2, 1, 0], Some(3)),
-        // The padding byte of RGBx/BGRx is left as it is.
-        PixelLayout::Rgbx => (4, [0, 1, 2], None),
-        PixelLayout::Bgrx => (4, [2, 1, 0], None),
-        PixelLayout::Nv12 | PixelLayout::I420 => return None,
-    })
+    let (bpp, rgb) = layout.packed()?;
+    let alpha = matches!(layout, PixelLayout::Rgba | PixelLayout::Bgra).then_some(3);
+    Some((bpp, rgb, alpha))
 }
 
 /// Chroma blocks `[cx0, cx1) × [cy0, cy1)` touched by the luma rectangle.
@@ -168,50 +120,20 @@ fn chroma_span(x0: usize, y0: usize, x1: usize, y1: usize) -> (usize, usize, usi
 
 impl<'a> Canvas<'a> {
     /// Checks that every plane holds `stride × (rows − 1) + row_bytes`
-    /// bytes, so that no operation can index outside a plane.
+    /// bytes, so that no operation can index outside a plane
+    /// ([`PixelLayout::check_planes`]).
     pub fn new(
         layout: PixelLayout,
         width: usize,
         height: usize,
         planes: Vec<PlaneMut<'a>>,
         yuv: YuvConversion,
-    ) -> Result<Self, CanvasError> {
-        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
-        let dims: Vec<(usize, usize)> = match layout {
-            PixelLayout::Nv12 => vec![(width, height), (2 * cw, ch)],
-            PixelLayout::I420 => vec![(width, height), (cw, ch), (cw, ch)],
-            other => {
-                let (bpp, _, _) = packed(other).unwrap_or((4, [0, 1, 2], None));
-                vec![(width * bpp, height)]
-            }
-        };
-        if planes.len() != dims.len() {
-            return Err(CanvasError::WrongPlaneCount {
-                expected: dims.len(),
-                got: planes.len(),
-            });
-        }
-        for (i, (plane, &(row_bytes, rows))) in planes.iter().zip(&dims).enumerate() {
-            if plane.stride < row_bytes {
-                return Err(CanvasError::StrideTooSmall {
-                    plane: i,
-                    stride: plane.stride,
-                    row_bytes,
-                });
-            }
-            let needed = if rows == 0 || row_bytes == 0 {
-                0
-            } else {
-                plane.stride * (rows - 1) + row_bytes
-            };
-            if plane.data.len() < needed {
-                return Err(CanvasError::PlaneTooSmall {
-                    plane: i,
-                    len: plane.data.len(),
-                    needed,
-                });
-            }
-        }
+    ) -> Result<Self, FrameError> {
+        layout.check_planes(
+            width,
+            height,
+            planes.iter().map(|p| (p.data.len(), p.stride)),
+        )?;
         Ok(Canvas {
             layout,
             width,
@@ -427,7 +349,7 @@ impl<'a> Canvas<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inference::YuvMatrix;
+    use crate::frame::YuvMatrix;
 
     const BT601: YuvConversion = YuvConversion {
         matrix: YuvMatrix::Bt601,
@@ -630,10 +552,12 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e,
-            CanvasError::PlaneTooSmall {
+            FrameError::PlaneTooShort {
                 plane: 0,
                 len: 10,
-                needed: 12
+                needed: 12,
+                stride: 6,
+                rows: 2,
             }
         );
         let mut data = vec![0u8; 100];
@@ -648,7 +572,7 @@ mod tests {
                 }],
                 BT601,
             ),
-            Err(CanvasError::StrideTooSmall { .. })
+            Err(FrameError::StrideTooSmall { .. })
         ));
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Colours: the palette, the colour of an object, RGB → YUV.
 
-use crate::inference::{YuvConversion, YuvMatrix};
+use crate::frame::{self, YuvConversion};
 
 /// An 8-bit sRGB colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,42 +81,15 @@ pub fn object_color(track_id: Option<u64>, class_id: i32, label: &str) -> Rgb {
     PALETTE[index as usize]
 }
 
-/// A colour as Y, U (Cb), V (Cr) for `conv`.
-///
-/// With `Kr`, `Kb` of the matrix and R, G, B scaled to 0..1:
-/// `Y' = Kr R + (1 − Kr − Kb) G + Kb B`, `Pb = (B − Y') / (2 (1 − Kb))`,
-/// `Pr = (R − Y') / (2 (1 − Kr))`; limited range: `Y = 16 + 219 Y'`,
-/// `U = 128 + 224 Pb`, `V = 128 + 224 Pr`; full range: `Y = 255 Y'`,
-/// `U = 128 + 255 Pb`, `V = 128 + 255 Pr`, rounded to nearest.
+/// A colour as Y, U (Cb), V (Cr) for `conv` ([`frame::rgb_to_yuv`]).
 pub fn rgb_to_yuv(c: Rgb, conv: YuvConversion) -> [u8; 3] {
-    let (kr, kb) = match conv.matrix {
-        YuvMatrix::Bt601 => (0.299, 0.114),
-        YuvMatrix::Bt709 => (0.2126, 0.0722),
-    };
-    let (r, g, b) = (
-        f64::from(c.r) / 255.0,
-        f64::from(c.g) / 255.0,
-        f64::from(c.b) / 255.0,
-    );
-    let y = kr * r + (1.0 - kr - kb) * g + kb * b;
-    let pb = (b - y) / (2.0 * (1.0 - kb));
-    let pr = (r - y) / (2.0 * (1.0 - kr));
-    let (y_off, y_scale, c_scale) = if conv.full_range {
-        (0.0, 255.0, 255.0)
-    } else {
-        (16.0, 219.0, 224.0)
-    };
-    let q = |v: f64| v.round().clamp(0.0, 255.0) as u8;
-    [
-        q(y_off + y_scale * y),
-        q(128.0 + c_scale * pb),
-        q(128.0 + c_scale * pr),
-    ]
+    frame::rgb_to_yuv([c.r, c.g, c.b], conv)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::YuvMatrix;
 
     const BT601: YuvConversion = YuvConversion {
         matrix: YuvMatrix::Bt601,

@@ -3,12 +3,14 @@
 //! panel, drawn in place on packed RGB/BGR[A/x], NV12 and I420 frames of any
 //! size and stride.
 //!
-//! * [`canvas`]: a writable frame ([`Canvas`]) and its three primitives:
+//! * [`canvas`]: a writable frame ([`Canvas`], laid out as a
+//!   [`crate::frame::PixelLayout`]) and its three primitives:
 //!   fill a rectangle, blend a rectangle, blend a coverage mask, all clipped
 //!   to the frame. On NV12/I420 the luma is written per pixel and the chroma
 //!   of every 2×2 block a rectangle touches takes the colour's chroma.
 //! * [`color`]: the palette, the colour of an object (by track id, else by
-//!   class), RGB → YUV (BT.601 or BT.709, limited or full range).
+//!   class), RGB → YUV in the stream's matrix and range
+//!   ([`crate::frame::rgb_to_yuv`]).
 //! * [`shapes`]: boxes in whole pixels, solid and dashed outlines, label
 //!   placement.
 //! * [`text`]: one line of text as a coverage mask, with `ab_glyph` and the
@@ -19,7 +21,7 @@
 //!
 //! ```
 //! use gstedgeai::draw::{BoxSpec, Canvas, Painter, PlaneMut, Rgb};
-//! use gstedgeai::inference::{PixelLayout, YuvConversion};
+//! use gstedgeai::frame::{PixelLayout, YuvConversion};
 //!
 //! let (w, h) = (64, 48);
 //! let mut pixels = vec![0u8; w * h * 3];
@@ -43,7 +45,7 @@ pub mod shapes;
 pub mod stats;
 pub mod text;
 
-pub use canvas::{Canvas, CanvasError, Mask, PlaneMut, Rect};
+pub use canvas::{Canvas, Mask, PlaneMut, Rect};
 pub use color::{PALETTE, Rgb, object_color, rgb_to_yuv};
 pub use overlay::{BoxSpec, LabelParts, Painter, label_text};
 pub use stats::{RateWindow, Rates, panel_lines};

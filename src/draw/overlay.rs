@@ -163,7 +163,7 @@ impl Painter {
 mod tests {
     use super::*;
     use crate::draw::canvas::PlaneMut;
-    use crate::inference::{PixelLayout, YuvConversion};
+    use crate::frame::{PixelLayout, YuvConversion};
 
     const ALL: LabelParts = LabelParts {
         class_name: true,

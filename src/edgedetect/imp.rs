@@ -7,11 +7,10 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
-use gst_video::prelude::*;
 
 use super::{ModelFormat, Provider};
+use crate::inference::ModelFamily;
 use crate::inference::labels::{self, class_id, read_labels};
-use crate::inference::{FrameView, ModelFamily, Plane};
 use crate::meta;
 use crate::runtime::{self, Detector, DetectorConfig, LoadError, PostParams};
 
@@ -167,24 +166,7 @@ impl EdgeDetect {
     ) -> Result<(Vec<meta::Object>, f64), String> {
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info)
             .map_err(|e| format!("cannot map the video frame: {e}"))?;
-        let layout = crate::pixel_layout(frame.format())
-            .ok_or_else(|| format!("unsupported format {:?}", frame.format()))?;
-        let strides = frame.plane_stride();
-        let mut planes = Vec::with_capacity(frame.n_planes() as usize);
-        for i in 0..frame.n_planes() {
-            let data = frame
-                .plane_data(i)
-                .map_err(|e| format!("cannot read plane {i}: {e}"))?;
-            let stride =
-                usize::try_from(strides[i as usize]).map_err(|_| "negative stride".to_string())?;
-            planes.push(Plane { data, stride });
-        }
-        let view = FrameView {
-            layout,
-            width: frame.width() as usize,
-            height: frame.height() as usize,
-            planes,
-        };
+        let view = crate::video::frame_view(&frame)?;
         let (dets, timings) = state.detector.detect(&view, post)?;
         let objects = dets
             .iter()
@@ -443,8 +425,9 @@ impl ElementImpl for EdgeDetect {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
-            LazyLock::new(|| crate::filter_pad_templates(&crate::supported_video_caps()));
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            crate::video::filter_pad_templates(&crate::video::supported_video_caps())
+        });
         PAD_TEMPLATES.as_ref()
     }
 }

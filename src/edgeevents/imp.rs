@@ -10,7 +10,6 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
-use gst_video::prelude::*;
 
 use super::Synchronous;
 use crate::events::book::{Book, BookConfig, Event, Frame, Observation};
@@ -19,7 +18,6 @@ use crate::events::store::{self, EndReason, Store, SystemRecord};
 use crate::events::sync::{HttpTransport, SyncConfig, SyncReport, Syncer, Transport, validate_url};
 use crate::events::sync_mqtt::MqttTransport;
 use crate::events::writer::{self, Msg, Report, WriterConfig, now_ms};
-use crate::inference::preprocess::{FrameView, PixelLayout, Plane, YuvConversion, YuvMatrix};
 use crate::meta;
 use crate::mqtt::{BrokerConfig, BrokerUrl, is_mqtt_url, redact};
 
@@ -108,8 +106,6 @@ impl Default for Settings {
 /// The pixels of the negotiated caps, when snapshots can read them.
 struct Pixels {
     info: gst_video::VideoInfo,
-    layout: PixelLayout,
-    yuv: YuvConversion,
 }
 
 struct State {
@@ -134,18 +130,6 @@ pub struct EdgeEvents {
     state: Mutex<Option<State>>,
 }
 
-fn yuv_of(info: &gst_video::VideoInfo) -> YuvConversion {
-    let c = info.colorimetry();
-    YuvConversion {
-        matrix: if c.matrix() == gst_video::VideoColorMatrix::Bt709 {
-            YuvMatrix::Bt709
-        } else {
-            YuvMatrix::Bt601
-        },
-        full_range: c.range() == gst_video::VideoColorRange::Range0_255,
-    }
-}
-
 impl EdgeEvents {
     /// Crops the best detections of `best` out of `buf` and sends them.
     fn send_snapshots(
@@ -163,21 +147,12 @@ impl EdgeEvents {
                 return;
             }
         };
-        let strides = frame.plane_stride();
-        let mut planes = Vec::new();
-        for i in 0..frame.n_planes() {
-            let (Ok(data), Ok(stride)) =
-                (frame.plane_data(i), usize::try_from(strides[i as usize]))
-            else {
+        let view = match crate::video::frame_view(&frame) {
+            Ok(v) => v,
+            Err(e) => {
+                gst::debug!(CAT, imp = self, "cannot read the frame for a snapshot: {e}");
                 return;
-            };
-            planes.push(Plane { data, stride });
-        }
-        let view = FrameView {
-            layout: px.layout,
-            width: frame.width() as usize,
-            height: frame.height() as usize,
-            planes,
+            }
         };
         for &(key, i) in best {
             let Some(o) = objects.get(i) else { continue };
@@ -187,9 +162,7 @@ impl EdgeEvents {
                 "snapshot of track key {key}: box {:?}",
                 [o.x1, o.y1, o.x2, o.y2]
             );
-            if let Some(image) =
-                crop_rgb(&view, [o.x1, o.y1, o.x2, o.y2], state.snapshot_size, px.yuv)
-            {
+            if let Some(image) = crop_rgb(&view, [o.x1, o.y1, o.x2, o.y2], state.snapshot_size) {
                 let _ = state.tx.send(Msg::Snapshot { key, image });
             }
         }
@@ -557,9 +530,9 @@ impl ElementImpl for EdgeEvents {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         // Any raw video in any memory: only snapshots read pixels, and
-        // only in the formats of crate::supported_video_caps().
+        // only in the formats of crate::video::supported_video_caps().
         static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
-            LazyLock::new(|| crate::filter_pad_templates(&crate::any_video_caps()));
+            LazyLock::new(|| crate::video::filter_pad_templates(&crate::video::any_video_caps()));
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -726,18 +699,14 @@ impl BaseTransformImpl for EdgeEvents {
         let system_memory = incaps
             .features(0)
             .is_none_or(|f| f.contains(gst::CAPS_FEATURE_MEMORY_SYSTEM_MEMORY));
-        let layout = crate::pixel_layout(info.format()).filter(|_| system_memory);
+        let layout = crate::video::pixel_layout(info.format()).filter(|_| system_memory);
         let mut warn = None;
         if let Some(state) = lock(&self.state).as_mut() {
             state.width = info.width();
             state.height = info.height();
             gst::debug!(CAT, imp = self, "caps {incaps}, snapshot layout {layout:?}");
             state.pixels = match layout {
-                Some(layout) if state.snapshots => Some(Pixels {
-                    yuv: yuv_of(&info),
-                    layout,
-                    info: info.clone(),
-                }),
+                Some(_) if state.snapshots => Some(Pixels { info: info.clone() }),
                 None if state.snapshots => {
                     warn = Some(format!("{incaps}"));
                     None

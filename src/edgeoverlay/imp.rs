@@ -13,7 +13,7 @@ use crate::draw::{
     BoxSpec, Canvas, LabelParts, Painter, PlaneMut, RateWindow, label_text, object_color,
     panel_lines,
 };
-use crate::inference::{PixelLayout, YuvConversion, YuvMatrix};
+use crate::frame::{PixelLayout, YuvConversion};
 use crate::meta;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -85,21 +85,6 @@ struct State {
 pub struct EdgeOverlay {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
-}
-
-/// The caps' YUV matrix and range: BT.709 when the caps say so, else BT.601
-/// (what `videoconvert` assumes for SD sizes); full range only when the caps
-/// say `0_255`.
-fn yuv_of(info: &gst_video::VideoInfo) -> YuvConversion {
-    let c = info.colorimetry();
-    YuvConversion {
-        matrix: if c.matrix() == gst_video::VideoColorMatrix::Bt709 {
-            YuvMatrix::Bt709
-        } else {
-            YuvMatrix::Bt601
-        },
-        full_range: c.range() == gst_video::VideoColorRange::Range0_255,
-    }
 }
 
 impl EdgeOverlay {
@@ -242,8 +227,9 @@ impl ElementImpl for EdgeOverlay {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
-            LazyLock::new(|| crate::filter_pad_templates(&crate::supported_video_caps()));
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            crate::video::filter_pad_templates(&crate::video::supported_video_caps())
+        });
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -277,9 +263,9 @@ impl BaseTransformImpl for EdgeOverlay {
     fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
         let info = gst_video::VideoInfo::from_caps(incaps)
             .map_err(|_| gst::loggable_error!(CAT, "cannot parse caps {incaps}"))?;
-        let layout = crate::pixel_layout(info.format())
+        let layout = crate::video::pixel_layout(info.format())
             .ok_or_else(|| gst::loggable_error!(CAT, "unsupported format {:?}", info.format()))?;
-        let yuv = yuv_of(&info);
+        let yuv = crate::video::yuv_conversion(&info);
         gst::debug!(CAT, imp = self, "caps {incaps}, YUV {yuv:?}");
         let mut state = lock(&self.state);
         let state = state

@@ -292,7 +292,7 @@ impl ElementImpl for EdgeZones {
     fn pad_templates() -> &'static [gst::PadTemplate] {
         // Pixels are never read: any raw video, in any memory.
         static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
-            LazyLock::new(|| crate::filter_pad_templates(&crate::any_video_caps()));
+            LazyLock::new(|| crate::video::filter_pad_templates(&crate::video::any_video_caps()));
         PAD_TEMPLATES.as_ref()
     }
 }

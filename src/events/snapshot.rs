@@ -4,12 +4,10 @@
 //!
 //! The crop is sampled at the nearest pixel (a thumbnail needs no filter),
 //! so each output pixel is one source pixel; YUV pixels are converted with
-//! the matrix and range of the caps (BT.601 limited range by default):
-//! `R = y + 2(1-Kr)·v`, `G = y - 2Kb(1-Kb)/Kg·u - 2Kr(1-Kr)/Kg·v`,
-//! `B = y + 2(1-Kb)·u`, with `y = (Y-16)·255/219`, `u = (U-128)·255/224`
-//! in limited range and `y = Y`, `u = U-128` in full range.
+//! the matrix and range of the frame's caps ([`FrameView::yuv`]) by the
+//! coefficient table the detector uses ([`YuvToRgb`]).
 
-use crate::inference::preprocess::{FrameView, PixelLayout, YuvConversion, YuvMatrix};
+use crate::frame::{FrameView, PixelLayout, YuvToRgb};
 
 /// A tightly packed 8-bit RGB image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,43 +17,6 @@ pub struct RgbImage {
     pub data: Vec<u8>,
 }
 
-fn coeffs(m: YuvMatrix) -> (f32, f32) {
-    match m {
-        YuvMatrix::Bt601 => (0.299, 0.114),
-        YuvMatrix::Bt709 => (0.2126, 0.0722),
-    }
-}
-
-fn yuv_to_rgb(conv: YuvConversion, y: u8, u: u8, v: u8) -> [u8; 3] {
-    let (kr, kb) = coeffs(conv.matrix);
-    let kg = 1.0 - kr - kb;
-    let (y, u, v) = if conv.full_range {
-        (f32::from(y), f32::from(u) - 128.0, f32::from(v) - 128.0)
-    } else {
-        (
-            (f32::from(y) - 16.0) * 255.0 / 219.0,
-            (f32::from(u) - 128.0) * 255.0 / 224.0,
-            (f32::from(v) - 128.0) * 255.0 / 224.0,
-        )
-    };
-    let r = y + 2.0 * (1.0 - kr) * v;
-    let g = y - 2.0 * kb * (1.0 - kb) / kg * u - 2.0 * kr * (1.0 - kr) / kg * v;
-    let b = y + 2.0 * (1.0 - kb) * u;
-    let c = |x: f32| x.round().clamp(0.0, 255.0) as u8;
-    [c(r), c(g), c(b)]
-}
-
-/// Bytes per pixel and offsets of R, G, B for packed layouts.
-fn packed(layout: PixelLayout) -> Option<(usize, [usize; 3])> {
-    match layout {
-        PixelLayout::Rgb => Some((3, [0, 1, 2])),
-        PixelLayout::Bgr => Some((3, [2, 1, 0])),
-        PixelLayout::Rgba | PixelLayout::Rgbx => Some((4, [0, 1, 2])),
-        PixelLayout::Bgra | PixelLayout::Bgrx => Some((4, [2, 1, 0])),
-        PixelLayout::Nv12 | PixelLayout::I420 => None,
-    }
-}
-
 fn byte(plane: &[u8], offset: usize) -> Option<u8> {
     plane.get(offset).copied()
 }
@@ -63,12 +24,8 @@ fn byte(plane: &[u8], offset: usize) -> Option<u8> {
 /// Crops `bbox` (`[x1, y1, x2, y2]` in frame pixels, clamped to the frame)
 /// and reduces it so that its longer side is at most `max_side`. `None` when
 /// the box is empty or a plane is too short for the frame it claims.
-pub fn crop_rgb(
-    frame: &FrameView<'_>,
-    bbox: [f64; 4],
-    max_side: u32,
-    yuv: YuvConversion,
-) -> Option<RgbImage> {
+pub fn crop_rgb(frame: &FrameView<'_>, bbox: [f64; 4], max_side: u32) -> Option<RgbImage> {
+    let yuv = YuvToRgb::new(frame.yuv, 1.0);
     let (fw, fh) = (frame.width as f64, frame.height as f64);
     let clamp = |v: f64, hi: f64| if v.is_finite() { v.clamp(0.0, hi) } else { 0.0 };
     let x1 = clamp(bbox[0], fw).floor() as usize;
@@ -90,7 +47,7 @@ pub fn crop_rgb(
     let p = &frame.planes;
     for &y in &ys {
         for &x in &xs {
-            let rgb = match (packed(frame.layout), frame.layout) {
+            let rgb = match (frame.layout.packed(), frame.layout) {
                 (Some((bpp, [r, g, b])), _) => {
                     let o = y * p[0].stride + x * bpp;
                     [
@@ -102,13 +59,13 @@ pub fn crop_rgb(
                 (None, PixelLayout::Nv12) => {
                     let yv = byte(p[0].data, y * p[0].stride + x)?;
                     let o = (y / 2) * p[1].stride + (x / 2) * 2;
-                    yuv_to_rgb(yuv, yv, byte(p[1].data, o)?, byte(p[1].data, o + 1)?)
+                    yuv.pixel(yv, byte(p[1].data, o)?, byte(p[1].data, o + 1)?)
                 }
                 (None, _) => {
                     let yv = byte(p[0].data, y * p[0].stride + x)?;
                     let u = byte(p[1].data, (y / 2) * p[1].stride + x / 2)?;
                     let v = byte(p[2].data, (y / 2) * p[2].stride + x / 2)?;
-                    yuv_to_rgb(yuv, yv, u, v)
+                    yuv.pixel(yv, u, v)
                 }
             };
             data.extend_from_slice(&rgb);
@@ -135,7 +92,7 @@ pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inference::preprocess::Plane;
+    use crate::frame::{Plane, YuvConversion};
 
     /// A 10x6 frame: columns 0..6 red (200, 30, 40), 6..10 blue (20, 40, 220)
     /// (the edge on an even column, so that chroma pairs do not straddle it),
@@ -149,7 +106,7 @@ mod tests {
                 [20, 40, 220]
             }
         };
-        match packed(layout) {
+        match layout.packed() {
             Some((bpp, [r, g, b])) => {
                 let stride = w * bpp + pad;
                 let mut d = vec![0u8; stride * h];
@@ -233,6 +190,7 @@ mod tests {
             for pad in [0, 7] {
                 let (planes, strides) = frame_bytes(layout, pad);
                 let view = FrameView {
+                    yuv: YuvConversion::default(),
                     layout,
                     width: 10,
                     height: 6,
@@ -243,7 +201,7 @@ mod tests {
                         .collect(),
                 };
                 // Box straddling the colour edge: x 2..8, y 1..5, no reduction.
-                let img = crop_rgb(&view, [2.0, 1.0, 8.0, 5.0], 64, YuvConversion::default())
+                let img = crop_rgb(&view, [2.0, 1.0, 8.0, 5.0], 64)
                     .unwrap_or_else(|| panic!("{layout:?}"));
                 assert_eq!((img.width, img.height), (6, 4), "{layout:?}");
                 let tol = if layout.is_yuv() { 2 } else { 0 };
@@ -269,6 +227,7 @@ mod tests {
     fn reduction_keeps_aspect_and_samples_centres() {
         let (planes, strides) = frame_bytes(PixelLayout::Rgb, 0);
         let view = FrameView {
+            yuv: YuvConversion::default(),
             layout: PixelLayout::Rgb,
             width: 10,
             height: 6,
@@ -278,26 +237,19 @@ mod tests {
             }],
         };
         // Whole frame 10x6 to longer side 5: 5x3; columns sample 1,3,5,7,9.
-        let img = crop_rgb(&view, [-5.0, -5.0, 50.0, 50.0], 5, YuvConversion::default()).unwrap();
+        let img = crop_rgb(&view, [-5.0, -5.0, 50.0, 50.0], 5).unwrap();
         assert_eq!((img.width, img.height), (5, 3));
         let reds: Vec<bool> = (0..5).map(|x| img.data[x * 3] == 200).collect();
         assert_eq!(reds, vec![true, true, true, false, false]);
-        assert!(crop_rgb(&view, [4.0, 4.0, 4.0, 9.0], 5, YuvConversion::default()).is_none());
-        assert!(
-            crop_rgb(
-                &view,
-                [f64::NAN, 0.0, 3.0, 3.0],
-                5,
-                YuvConversion::default()
-            )
-            .is_some()
-        );
+        assert!(crop_rgb(&view, [4.0, 4.0, 4.0, 9.0], 5).is_none());
+        assert!(crop_rgb(&view, [f64::NAN, 0.0, 3.0, 3.0], 5).is_some());
     }
 
     #[test]
     fn short_plane_is_refused_not_a_panic() {
         let data = vec![0u8; 20];
         let view = FrameView {
+            yuv: YuvConversion::default(),
             layout: PixelLayout::Rgb,
             width: 10,
             height: 6,
@@ -306,25 +258,7 @@ mod tests {
                 stride: 30,
             }],
         };
-        assert!(crop_rgb(&view, [0.0, 0.0, 10.0, 6.0], 64, YuvConversion::default()).is_none());
-    }
-
-    #[test]
-    fn bt709_full_range_white_and_grey() {
-        let conv = YuvConversion {
-            matrix: YuvMatrix::Bt709,
-            full_range: true,
-        };
-        assert_eq!(yuv_to_rgb(conv, 255, 128, 128), [255, 255, 255]);
-        assert_eq!(yuv_to_rgb(conv, 100, 128, 128), [100, 100, 100]);
-        assert_eq!(
-            yuv_to_rgb(YuvConversion::default(), 235, 128, 128),
-            [255, 255, 255]
-        );
-        assert_eq!(
-            yuv_to_rgb(YuvConversion::default(), 16, 128, 128),
-            [0, 0, 0]
-        );
+        assert!(crop_rgb(&view, [0.0, 0.0, 10.0, 6.0], 64).is_none());
     }
 
     #[test]

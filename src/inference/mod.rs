@@ -1,7 +1,8 @@
 //! GStreamer-independent pre- and post-processing for YOLO-style detectors.
 //!
-//! * [`preprocess`]: letterbox a raw frame (packed RGB/BGR[A/x], NV12, I420)
-//!   into the NCHW `f32` input tensor ([`letterbox_into`], [`Preprocessor`]).
+//! * [`preprocess`]: letterbox a raw frame ([`crate::frame::FrameView`]:
+//!   packed RGB/BGR[A/x], NV12, I420) into the NCHW `f32` input tensor
+//!   ([`letterbox_into`], [`Preprocessor`]).
 //! * [`decode`](mod@decode): turn the raw first output of a YOLOX, YOLOv5, YOLOv8/11 or
 //!   end-to-end (YOLOv10/YOLO26) model into candidate [`Detection`]s in
 //!   network-input pixels.
@@ -31,7 +32,6 @@ pub use family::{
 };
 pub use nms::nms;
 pub use preprocess::{
-    ChannelOrder, FrameView, Letterbox, LetterboxGeometry, LetterboxSpec, PixelLayout, Placement,
-    Plane, PreprocessError, Preprocessor, YuvConversion, YuvMatrix, letterbox_geometry,
-    letterbox_into,
+    ChannelOrder, Letterbox, LetterboxGeometry, LetterboxSpec, Placement, PreprocessError,
+    Preprocessor, letterbox_geometry, letterbox_into,
 };

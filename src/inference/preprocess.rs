@@ -43,85 +43,14 @@
 //! converted to RGB, clamped to 0..=255 and rounded. This is cheaper than
 //! convert-then-resize (videoconvert + resize) and differs from it only
 //! slightly: mostly rounding, plus where the RGB clamp cuts into a blend of
-//! saturated and unsaturated neighbours. The default matrix
-//! is BT.601 limited range (what `videoconvert` assumes for SD video); use
-//! [`Preprocessor::set_yuv_conversion`] to select BT.709 and/or full range.
-//! Colorimetry carried in caps is not read by this module.
+//! saturated and unsaturated neighbours. The matrix and range are those of
+//! [`FrameView::yuv`] (the caps' colorimetry, see `crate::video::frame_view`),
+//! with the coefficient table of [`crate::frame::YuvToRgb`].
 
 use std::fmt;
 
 use super::decode::Detection;
-
-/// Memory layout of the incoming frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PixelLayout {
-    /// Packed 8-bit R, G, B (3 bytes per pixel).
-    Rgb,
-    /// Packed 8-bit B, G, R (3 bytes per pixel).
-    Bgr,
-    /// Packed R, G, B, A (4 bytes per pixel, alpha ignored).
-    Rgba,
-    /// Packed B, G, R, A (4 bytes per pixel, alpha ignored).
-    Bgra,
-    /// Packed R, G, B, x (4 bytes per pixel, padding byte ignored).
-    Rgbx,
-    /// Packed B, G, R, x (4 bytes per pixel, padding byte ignored).
-    Bgrx,
-    /// Planar Y + interleaved half-resolution U/V plane (U first).
-    Nv12,
-    /// Planar Y, U, V; U and V are half resolution (rounded up).
-    I420,
-}
-
-impl PixelLayout {
-    /// Number of planes [`FrameView::planes`] must hold for this layout.
-    pub fn plane_count(self) -> usize {
-        match self {
-            PixelLayout::Nv12 => 2,
-            PixelLayout::I420 => 3,
-            _ => 1,
-        }
-    }
-
-    /// Whether the layout is a YUV (planar) format.
-    pub fn is_yuv(self) -> bool {
-        matches!(self, PixelLayout::Nv12 | PixelLayout::I420)
-    }
-
-    /// For packed layouts: bytes per pixel and byte offsets of R, G and B.
-    fn packed(self) -> Option<(usize, [usize; 3])> {
-        match self {
-            PixelLayout::Rgb => Some((3, [0, 1, 2])),
-            PixelLayout::Bgr => Some((3, [2, 1, 0])),
-            PixelLayout::Rgba | PixelLayout::Rgbx => Some((4, [0, 1, 2])),
-            PixelLayout::Bgra | PixelLayout::Bgrx => Some((4, [2, 1, 0])),
-            PixelLayout::Nv12 | PixelLayout::I420 => None,
-        }
-    }
-}
-
-/// One plane of a frame: `data` starts at the first byte of the first row and
-/// consecutive rows are `stride` bytes apart.
-#[derive(Debug, Clone, Copy)]
-pub struct Plane<'a> {
-    pub data: &'a [u8],
-    pub stride: usize,
-}
-
-/// A borrowed video frame.
-///
-/// planes: packed formats use `planes[0]`; NV12 uses `[Y, UV]`; I420 uses `[Y, U, V]`. Strides may exceed `width*bpp`.
-///
-/// A plane only needs `stride * (rows - 1) + row_bytes` bytes (the last row
-/// may be short of a full stride); bytes between `row_bytes` and `stride` are
-/// never read.
-#[derive(Debug, Clone)]
-pub struct FrameView<'a> {
-    pub layout: PixelLayout,
-    pub width: usize,
-    pub height: usize,
-    pub planes: Vec<Plane<'a>>,
-}
+use crate::frame::{FrameError, FrameView, PixelLayout, YuvToRgb};
 
 /// Where the resized frame goes on the canvas (also selects the size
 /// rounding rule, see the module documentation).
@@ -297,27 +226,9 @@ pub fn letterbox_geometry(
 /// Errors from [`letterbox_into`] / [`Preprocessor::run`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreprocessError {
-    /// The frame does not carry the number of planes its layout needs.
-    WrongPlaneCount {
-        layout: PixelLayout,
-        expected: usize,
-        actual: usize,
-    },
-    /// A plane's stride is smaller than one row of samples.
-    StrideTooSmall {
-        plane: usize,
-        stride: usize,
-        row_bytes: usize,
-    },
-    /// A plane's data cannot hold `rows` rows of `stride` bytes.
-    PlaneTooShort {
-        plane: usize,
-        len: usize,
-        needed: usize,
-        stride: usize,
-        rows: usize,
-    },
-    /// Frame or network input has a zero dimension.
+    /// The frame's planes do not match its layout (see [`FrameView::validate`]).
+    Frame(FrameError),
+    /// The frame (geometry only) or the network input has a zero dimension.
     ZeroSize {
         what: &'static str,
         width: usize,
@@ -329,35 +240,16 @@ pub enum PreprocessError {
     TooLarge,
 }
 
+impl From<FrameError> for PreprocessError {
+    fn from(e: FrameError) -> Self {
+        PreprocessError::Frame(e)
+    }
+}
+
 impl fmt::Display for PreprocessError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PreprocessError::WrongPlaneCount {
-                layout,
-                expected,
-                actual,
-            } => write!(
-                f,
-                "{layout:?} frame needs {expected} plane(s), got {actual}"
-            ),
-            PreprocessError::StrideTooSmall {
-                plane,
-                stride,
-                row_bytes,
-            } => write!(
-                f,
-                "plane {plane}: stride {stride} is smaller than a row of {row_bytes} bytes"
-            ),
-            PreprocessError::PlaneTooShort {
-                plane,
-                len,
-                needed,
-                stride,
-                rows,
-            } => write!(
-                f,
-                "plane {plane}: {len} bytes is too short for {rows} rows of stride {stride} (needs {needed})"
-            ),
+            PreprocessError::Frame(e) => e.fmt(f),
             PreprocessError::ZeroSize {
                 what,
                 width,
@@ -373,24 +265,6 @@ impl fmt::Display for PreprocessError {
 }
 
 impl std::error::Error for PreprocessError {}
-
-/// YUV to RGB matrix coefficients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum YuvMatrix {
-    /// ITU-R BT.601 (Kr = 0.299, Kb = 0.114).
-    #[default]
-    Bt601,
-    /// ITU-R BT.709 (Kr = 0.2126, Kb = 0.0722).
-    Bt709,
-}
-
-/// How YUV frames are turned into RGB. Default: BT.601, limited range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct YuvConversion {
-    pub matrix: YuvMatrix,
-    /// `false`: Y in 16..=235, U/V in 16..=240 (the usual video range).
-    pub full_range: bool,
-}
 
 /// Fixed-point precision of the interpolation weights (as OpenCV).
 const COEF_BITS: u32 = 11;
@@ -571,7 +445,6 @@ impl<T: Copy + Default> RowCache<T> {
 /// the scratch rows, so repeated calls do not allocate.
 #[derive(Debug, Clone, Default)]
 pub struct Preprocessor {
-    yuv: YuvConversion,
     plan: Option<Plan>,
     /// Packed: three planar rows (output channel order); YUV: luma rows.
     rows: RowCache<u16>,
@@ -586,22 +459,6 @@ impl Preprocessor {
         Self::default()
     }
 
-    /// Preprocessor with a YUV conversion other than BT.601 limited range.
-    pub fn with_yuv_conversion(yuv: YuvConversion) -> Self {
-        Preprocessor {
-            yuv,
-            ..Self::default()
-        }
-    }
-
-    pub fn set_yuv_conversion(&mut self, yuv: YuvConversion) {
-        self.yuv = yuv;
-    }
-
-    pub fn yuv_conversion(&self) -> YuvConversion {
-        self.yuv
-    }
-
     /// Same as [`letterbox_into`], reusing cached tables and buffers.
     pub fn run(
         &mut self,
@@ -609,7 +466,7 @@ impl Preprocessor {
         spec: &LetterboxSpec,
         out: &mut [f32],
     ) -> Result<Letterbox, PreprocessError> {
-        validate(frame)?;
+        frame.validate()?;
         let expected = spec
             .dst_width
             .checked_mul(spec.dst_height)
@@ -690,7 +547,7 @@ impl Preprocessor {
         let [p0, p1, p2] = planes;
         for (dy, ty) in plan.ys.iter().enumerate() {
             let (h0, h1) = self.rows.fetch(ty.i0 as usize, ty.i1 as usize, |y, dst| {
-                hpass(row(plane, y, row_bytes), &plan.xs, dst)
+                hpass(plane.row(y, row_bytes), &plan.xs, dst)
             });
             let start = (g.top + dy) * spec.dst_width + g.left;
             let o = start..start + nw;
@@ -717,27 +574,28 @@ impl Preprocessor {
         let vp = frame.planes.get(2).filter(|_| !nv12).unwrap_or(up);
         let g = &plan.geom;
         let nw = g.new_width;
-        let conv = YuvCoefs::new(self.yuv, spec.scale);
+        let conv = YuvToRgb::new(frame.yuv, spec.scale);
         self.rows.reset(nw);
         self.chroma_rows.reset(2 * nw);
         let [pr, pg, pb] = rgb;
         for (dy, (ty, tc)) in plan.ys.iter().zip(&plan.cys).enumerate() {
             let (h0, h1) = self.rows.fetch(ty.i0 as usize, ty.i1 as usize, |y, dst| {
-                hpass_plane(row(yp, y, w), &plan.xs, dst)
+                hpass_plane(yp.row(y, w), &plan.xs, dst)
             });
             let (c0, c1) = self
                 .chroma_rows
                 .fetch(tc.i0 as usize, tc.i1 as usize, |y, dst| {
                     let (du, dv) = dst.split_at_mut(nw);
                     if nv12 {
-                        hpass_uv(row(up, y, 2 * cw), &plan.cxs, du, dv);
+                        hpass_uv(up.row(y, 2 * cw), &plan.cxs, du, dv);
                     } else {
-                        hpass_u_v(row(up, y, cw), row(vp, y, cw), &plan.cxs, du, dv);
+                        hpass_u_v(up.row(y, cw), vp.row(y, cw), &plan.cxs, du, dv);
                     }
                 });
             let start = (g.top + dy) * spec.dst_width + g.left;
             let end = start + nw;
-            conv.convert(
+            yuv_rows_to_rgb(
+                &conv,
                 [h0, h1],
                 ty,
                 [&c0[..nw], &c1[..nw]],
@@ -764,72 +622,6 @@ pub fn letterbox_into(
     out: &mut [f32],
 ) -> Result<Letterbox, PreprocessError> {
     Preprocessor::new().run(frame, spec, out)
-}
-
-/// Checks plane count, strides and lengths so the kernels can slice freely.
-fn validate(frame: &FrameView) -> Result<(), PreprocessError> {
-    let (w, h) = (frame.width, frame.height);
-    if w == 0 || h == 0 {
-        return Err(PreprocessError::ZeroSize {
-            what: "frame",
-            width: w,
-            height: h,
-        });
-    }
-    // Column tables hold byte offsets as u32.
-    if w.checked_mul(4).is_none_or(|b| b > u32::MAX as usize) || h > u32::MAX as usize {
-        return Err(PreprocessError::TooLarge);
-    }
-    let expected = frame.layout.plane_count();
-    if frame.planes.len() != expected {
-        return Err(PreprocessError::WrongPlaneCount {
-            layout: frame.layout,
-            expected,
-            actual: frame.planes.len(),
-        });
-    }
-    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    let bpp = frame.layout.packed().map_or(1, |(b, _)| b);
-    let planes: [(usize, usize); 3] = match frame.layout {
-        PixelLayout::Nv12 => [(w, h), (2 * cw, ch), (0, 0)],
-        PixelLayout::I420 => [(w, h), (cw, ch), (cw, ch)],
-        _ => [
-            (w.checked_mul(bpp).ok_or(PreprocessError::TooLarge)?, h),
-            (0, 0),
-            (0, 0),
-        ],
-    };
-    for (i, (p, &(row_bytes, rows))) in frame.planes.iter().zip(&planes).enumerate() {
-        if p.stride < row_bytes {
-            return Err(PreprocessError::StrideTooSmall {
-                plane: i,
-                stride: p.stride,
-                row_bytes,
-            });
-        }
-        let needed = p
-            .stride
-            .checked_mul(rows - 1)
-            .and_then(|v| v.checked_add(row_bytes))
-            .ok_or(PreprocessError::TooLarge)?;
-        if p.data.len() < needed {
-            return Err(PreprocessError::PlaneTooShort {
-                plane: i,
-                len: p.data.len(),
-                needed,
-                stride: p.stride,
-                rows,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Row `y` of a validated plane.
-#[inline]
-fn row<'a>(plane: &Plane<'a>, y: usize, row_bytes: usize) -> &'a [u8] {
-    let start = y * plane.stride;
-    plane.data.get(start..start + row_bytes).unwrap_or_default()
 }
 
 /// Horizontal pass over a packed row: three planar rows of source
@@ -1161,89 +953,36 @@ fn vpass(h0: &[u16], h1: &[u16], t: &Tap, scale: f32, out: &mut [f32]) {
     }
 }
 
-/// Precomputed YUV -> RGB coefficients.
-#[derive(Debug, Clone, Copy)]
-struct YuvCoefs {
-    y: f32,
-    rv: f32,
-    gu: f32,
-    gv: f32,
-    bu: f32,
-    r0: f32,
-    g0: f32,
-    b0: f32,
-    scale: f32,
-}
-
-impl YuvCoefs {
-    fn new(conv: YuvConversion, scale: f32) -> Self {
-        let (kr, kb) = match conv.matrix {
-            YuvMatrix::Bt601 => (0.299f64, 0.114f64),
-            YuvMatrix::Bt709 => (0.2126, 0.0722),
-        };
-        let kg = 1.0 - kr - kb;
-        let (yoff, ys, cs) = if conv.full_range {
-            (0.0, 1.0, 1.0)
-        } else {
-            (16.0, 255.0 / 219.0, 255.0 / 224.0)
-        };
-        let rv = 2.0 * (1.0 - kr) * cs;
-        let gu = -2.0 * (1.0 - kb) * kb / kg * cs;
-        let gv = -2.0 * (1.0 - kr) * kr / kg * cs;
-        let bu = 2.0 * (1.0 - kb) * cs;
-        let base = -yoff * ys;
-        YuvCoefs {
-            y: ys as f32,
-            rv: rv as f32,
-            gu: gu as f32,
-            gv: gv as f32,
-            bu: bu as f32,
-            r0: (base - 128.0 * rv) as f32,
-            g0: (base - 128.0 * (gu + gv)) as f32,
-            b0: (base - 128.0 * bu) as f32,
-            scale,
-        }
-    }
-
-    /// Vertical pass of the Y, U and V rows (`y: [row0, row1]` etc.), then
-    /// conversion to scaled R, G, B rows; each RGB value is clamped to
-    /// 0..=255 and rounded to the nearest integer first. `tmp` is scratch.
-    /// (Two simple loops vectorize better than one fused loop.)
-    #[allow(clippy::too_many_arguments)]
-    fn convert(
-        &self,
-        y: [&[u16]; 2],
-        ty: &Tap,
-        u: [&[u16]; 2],
-        v: [&[u16]; 2],
-        tc: &Tap,
-        tmp: &mut Vec<f32>,
-        out: [&mut [f32]; 3],
-    ) {
-        /// Adding and removing 1.5 * 2^23 rounds to the nearest integer
-        /// (ties to even, as OpenCV's saturate_cast) for |v| < 2^22.
-        const MAGIC: f32 = 12_582_912.0;
-        let [r, g, b] = out;
-        let n = r.len().min(g.len()).min(b.len());
-        tmp.resize(3 * n, 0.0);
-        let (ys, rest) = tmp.split_at_mut(n);
-        let (us, vs) = rest.split_at_mut(n);
-        vpass(y[0], y[1], ty, 1.0, ys);
-        vpass(u[0], u[1], tc, 1.0, us);
-        vpass(v[0], v[1], tc, 1.0, vs);
-        let k = *self;
-        let fin = |v: f32| {
-            let v = if v > 0.0 { v } else { 0.0 };
-            let v = if v < 255.0 { v } else { 255.0 };
-            ((v + MAGIC) - MAGIC) * k.scale
-        };
-        let it = ys.iter().zip(us.iter()).zip(vs.iter()).zip(r).zip(g).zip(b);
-        for (((((&y, &u), &v), r), g), b) in it {
-            let y = y * k.y;
-            *r = fin(y + k.rv * v + k.r0);
-            *g = fin(y + k.gu * u + k.gv * v + k.g0);
-            *b = fin(y + k.bu * u + k.b0);
-        }
+/// Vertical pass of the Y, U and V rows (`y: [row0, row1]` etc.), then
+/// conversion to scaled R, G, B rows; each RGB value is clamped to
+/// 0..=255 and rounded to the nearest integer first. `tmp` is scratch.
+/// (Two simple loops vectorize better than one fused loop.)
+#[allow(clippy::too_many_arguments)]
+fn yuv_rows_to_rgb(
+    k: &YuvToRgb,
+    y: [&[u16]; 2],
+    ty: &Tap,
+    u: [&[u16]; 2],
+    v: [&[u16]; 2],
+    tc: &Tap,
+    tmp: &mut Vec<f32>,
+    out: [&mut [f32]; 3],
+) {
+    let [r, g, b] = out;
+    let n = r.len().min(g.len()).min(b.len());
+    tmp.resize(3 * n, 0.0);
+    let (ys, rest) = tmp.split_at_mut(n);
+    let (us, vs) = rest.split_at_mut(n);
+    vpass(y[0], y[1], ty, 1.0, ys);
+    vpass(u[0], u[1], tc, 1.0, us);
+    vpass(v[0], v[1], tc, 1.0, vs);
+    let fin = |v: f32| k.finish(v);
+    let it = ys.iter().zip(us.iter()).zip(vs.iter()).zip(r).zip(g).zip(b);
+    for (((((&y, &u), &v), r), g), b) in it {
+        let y = y * k.y;
+        *r = fin(y + k.rv * v + k.r0);
+        *g = fin(y + k.gu * u + k.gv * v + k.g0);
+        *b = fin(y + k.bu * u + k.b0);
     }
 }
 
@@ -1265,6 +1004,7 @@ fn fill_padding(plane: &mut [f32], w: usize, h: usize, g: &LetterboxGeometry, v:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::{Plane, YuvConversion, YuvMatrix};
 
     /// Deterministic pseudo-random bytes.
     fn noise(len: usize, seed: u32) -> Vec<u8> {
@@ -1319,6 +1059,7 @@ mod tests {
         data: &[u8],
     ) -> FrameView<'_> {
         FrameView {
+            yuv: YuvConversion::default(),
             layout,
             width: w,
             height: h,
@@ -1701,6 +1442,7 @@ mod tests {
     fn i420_frame<'a>(w: usize, h: usize, p: &'a (Vec<u8>, Vec<u8>, Vec<u8>)) -> FrameView<'a> {
         let cw = w.div_ceil(2);
         FrameView {
+            yuv: YuvConversion::default(),
             layout: PixelLayout::I420,
             width: w,
             height: h,
@@ -1737,6 +1479,7 @@ mod tests {
 
     fn nv12_frame<'a>(w: usize, h: usize, p: &'a (Vec<u8>, Vec<u8>)) -> FrameView<'a> {
         FrameView {
+            yuv: YuvConversion::default(),
             layout: PixelLayout::Nv12,
             width: w,
             height: h,
@@ -1859,20 +1602,20 @@ mod tests {
     #[test]
     fn yuv_bt709_full_range() {
         let p = i420_bytes(2, 2, &|_, _| 100, &|_, _| 128, &|_, _| 200);
-        let frame = i420_frame(2, 2, &p);
-        let spec = LetterboxSpec::yolox(2, 2);
-        let mut out = vec![0.0; spec.tensor_len()];
-        let mut pre = Preprocessor::with_yuv_conversion(YuvConversion {
+        let mut frame = i420_frame(2, 2, &p);
+        frame.yuv = YuvConversion {
             matrix: YuvMatrix::Bt709,
             full_range: true,
-        });
+        };
+        let spec = LetterboxSpec::yolox(2, 2);
+        let mut out = vec![0.0; spec.tensor_len()];
+        let mut pre = Preprocessor::new();
         pre.run(&frame, &spec, &mut out).expect("run");
         // Full-range BT.709: R = Y + 1.5748 * (V - 128) = 100 + 113.4 = 213.4.
         assert_eq!(at(&out, &spec, 2, 0, 0), 213.0);
         // G = Y - 0.4681 * 72 = 66.3
         assert_eq!(at(&out, &spec, 1, 1, 1), 66.0);
         assert_eq!(at(&out, &spec, 0, 1, 0), 100.0);
-        assert_eq!(pre.yuv_conversion().matrix, YuvMatrix::Bt709);
     }
 
     #[test]
@@ -1902,6 +1645,7 @@ mod tests {
         let mut out = vec![0.0; spec.tensor_len()];
         fn frame(layout: PixelLayout, w: usize, h: usize, planes: Vec<Plane<'_>>) -> FrameView<'_> {
             FrameView {
+                yuv: YuvConversion::default(),
                 layout,
                 width: w,
                 height: h,
@@ -1921,11 +1665,11 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e,
-            PreprocessError::WrongPlaneCount {
+            PreprocessError::Frame(FrameError::WrongPlaneCount {
                 layout: PixelLayout::I420,
                 expected: 3,
                 actual: 2
-            }
+            })
         );
         assert!(e.to_string().contains("3 plane"), "{e}");
 
@@ -1938,11 +1682,11 @@ mod tests {
         assert!(
             matches!(
                 e,
-                PreprocessError::StrideTooSmall {
+                PreprocessError::Frame(FrameError::StrideTooSmall {
                     stride: 11,
                     row_bytes: 12,
                     ..
-                }
+                })
             ),
             "{e:?}"
         );
@@ -1958,12 +1702,12 @@ mod tests {
         assert!(
             matches!(
                 e,
-                PreprocessError::PlaneTooShort {
+                PreprocessError::Frame(FrameError::PlaneTooShort {
                     plane: 0,
                     len: 53,
                     needed: 54,
                     ..
-                }
+                })
             ),
             "{e:?}"
         );
@@ -1987,11 +1731,11 @@ mod tests {
         assert!(
             matches!(
                 e,
-                PreprocessError::PlaneTooShort {
+                PreprocessError::Frame(FrameError::PlaneTooShort {
                     plane: 1,
                     needed: 8,
                     ..
-                }
+                })
             ),
             "{e:?}"
         );
@@ -2005,11 +1749,11 @@ mod tests {
         assert!(
             matches!(
                 e,
-                PreprocessError::PlaneTooShort {
+                PreprocessError::Frame(FrameError::PlaneTooShort {
                     plane: 2,
                     needed: 6,
                     ..
-                }
+                })
             ),
             "{e:?}"
         );
@@ -2020,7 +1764,10 @@ mod tests {
             &mut out,
         )
         .unwrap_err();
-        assert!(matches!(e, PreprocessError::ZeroSize { .. }), "{e:?}");
+        assert!(
+            matches!(e, PreprocessError::Frame(FrameError::ZeroSize { .. })),
+            "{e:?}"
+        );
         let zero = LetterboxSpec::yolox(0, 4);
         let e = letterbox_into(
             &frame(PixelLayout::Rgb, 4, 4, vec![p(64, 12)]),
@@ -2171,14 +1918,15 @@ mod tests {
             let (a, b) = h[..2 * dw].split_at_mut(dw);
             hpass_uv(std::hint::black_box(&src[..sw]), &cxs, a, b)
         });
-        let k = YuvCoefs::new(YuvConversion::default(), 1.0);
+        let k = YuvToRgb::new(YuvConversion::default(), 1.0);
         let fy = vec![100u16 << 7; dw];
         let mut tmp = Vec::new();
         let (o0, rest) = out.split_at_mut(dw);
         let (o1, o2) = rest.split_at_mut(dw);
         let cv = bench_ns(n, &mut || {
             let r = std::hint::black_box(&fy[..]);
-            k.convert(
+            yuv_rows_to_rgb(
+                &k,
                 [r, r],
                 &t,
                 [r, r],
@@ -2211,6 +1959,7 @@ mod tests {
             (
                 "BGR",
                 FrameView {
+                    yuv: YuvConversion::default(),
                     layout: PixelLayout::Bgr,
                     width: w,
                     height: h,
@@ -2223,6 +1972,7 @@ mod tests {
             (
                 "BGRx",
                 FrameView {
+                    yuv: YuvConversion::default(),
                     layout: PixelLayout::Bgrx,
                     width: w / 2,
                     height: h,
@@ -2235,6 +1985,7 @@ mod tests {
             (
                 "I420",
                 FrameView {
+                    yuv: YuvConversion::default(),
                     layout: PixelLayout::I420,
                     width: w,
                     height: h,
@@ -2257,6 +2008,7 @@ mod tests {
             (
                 "NV12",
                 FrameView {
+                    yuv: YuvConversion::default(),
                     layout: PixelLayout::Nv12,
                     width: w,
                     height: h,

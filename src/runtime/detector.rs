@@ -10,8 +10,9 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
+use crate::frame::FrameView;
 use crate::inference::{
-    DecodeParams, Detection, FrameView, Letterbox, LetterboxSpec, ModelFamily, Preprocessor,
+    DecodeParams, Detection, Letterbox, LetterboxSpec, ModelFamily, Preprocessor,
     check_forced_family, decode, detect_family, nms, num_classes_for_input,
     parse_ultralytics_names, preprocess_for,
 };
