@@ -358,11 +358,18 @@ impl Counter {
                 if pt.inside {
                     occ += 1;
                     let label = self.tracks.get(id).map(|t| t.label.as_str()).unwrap_or("");
-                    z.count
-                        .per_label
-                        .entry(label.to_string())
-                        .or_default()
-                        .occupancy += 1;
+                    match z.count.per_label.get_mut(label) {
+                        Some(lc) => lc.occupancy += 1,
+                        None => {
+                            z.count.per_label.insert(
+                                label.to_string(),
+                                LabelCount {
+                                    occupancy: 1,
+                                    ..Default::default()
+                                },
+                            );
+                        }
+                    }
                 }
             }
             z.count.occupancy = occ;
@@ -508,11 +515,24 @@ impl Counter {
                             d <= -margin
                         };
                         let is_out = d > margin;
-                        let pt = z.polys.entry(id).or_insert(PolyTrack {
-                            inside: false,
-                            since_ns: time_ns,
-                            loitered: false,
-                        });
+                        // Only tracks inside have an entry: most objects are
+                        // outside most polygons, and cost nothing more here.
+                        if !z.polys.contains_key(&id) {
+                            if !is_in {
+                                continue;
+                            }
+                            z.polys.insert(
+                                id,
+                                PolyTrack {
+                                    inside: false,
+                                    since_ns: time_ns,
+                                    loitered: false,
+                                },
+                            );
+                        }
+                        let Some(pt) = z.polys.get_mut(&id) else {
+                            continue;
+                        };
                         if !pt.inside && is_in {
                             pt.inside = true;
                             pt.since_ns = time_ns;
@@ -541,6 +561,8 @@ impl Counter {
                                 dwell_ns: Some(time_ns.saturating_sub(pt.since_ns)),
                                 occupancy: None,
                             });
+                            z.polys.remove(&id);
+                            continue;
                         }
                         if pt.inside {
                             let dwell = time_ns.saturating_sub(pt.since_ns);
