@@ -32,6 +32,7 @@
 //! - occupancy is the number of tracks in a polygon (seen or not yet
 //!   forgotten).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use super::config::{Anchor, Shape, ZoneConfig, ZoneKind};
@@ -517,21 +518,18 @@ impl Counter {
                         let is_out = d > margin;
                         // Only tracks inside have an entry: most objects are
                         // outside most polygons, and cost nothing more here.
-                        if !z.polys.contains_key(&id) {
-                            if !is_in {
-                                continue;
-                            }
-                            z.polys.insert(
-                                id,
-                                PolyTrack {
+                        let pt = match z.polys.entry(id) {
+                            Entry::Occupied(e) => e.into_mut(),
+                            Entry::Vacant(e) => {
+                                if !is_in {
+                                    continue;
+                                }
+                                e.insert(PolyTrack {
                                     inside: false,
                                     since_ns: time_ns,
                                     loitered: false,
-                                },
-                            );
-                        }
-                        let Some(pt) = z.polys.get_mut(&id) else {
-                            continue;
+                                })
+                            }
                         };
                         if !pt.inside && is_in {
                             pt.inside = true;
