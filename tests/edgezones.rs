@@ -95,7 +95,7 @@ fn scene(seed: u64) -> Scene {
     let mut movers = Vec::new();
     let mut end = 0;
     let speed = |rng: &mut SplitMix64| uniform(rng, 2.0, 4.0);
-    let down_first = rng.next_u64() % 2 == 0;
+    let down_first = rng.next_u64().is_multiple_of(2);
     for (lane, x) in [40.0, 115.0].into_iter().enumerate() {
         let start = (rng.next_u64() % 30) as usize;
         let (y0, y1) = if (lane == 0) == down_first {

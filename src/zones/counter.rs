@@ -32,6 +32,7 @@
 //! - occupancy is the number of tracks in a polygon (seen or not yet
 //!   forgotten).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use super::config::{Anchor, Shape, ZoneConfig, ZoneKind};
@@ -358,11 +359,18 @@ impl Counter {
                 if pt.inside {
                     occ += 1;
                     let label = self.tracks.get(id).map(|t| t.label.as_str()).unwrap_or("");
-                    z.count
-                        .per_label
-                        .entry(label.to_string())
-                        .or_default()
-                        .occupancy += 1;
+                    match z.count.per_label.get_mut(label) {
+                        Some(lc) => lc.occupancy += 1,
+                        None => {
+                            z.count.per_label.insert(
+                                label.to_string(),
+                                LabelCount {
+                                    occupancy: 1,
+                                    ..Default::default()
+                                },
+                            );
+                        }
+                    }
                 }
             }
             z.count.occupancy = occ;
@@ -508,11 +516,21 @@ impl Counter {
                             d <= -margin
                         };
                         let is_out = d > margin;
-                        let pt = z.polys.entry(id).or_insert(PolyTrack {
-                            inside: false,
-                            since_ns: time_ns,
-                            loitered: false,
-                        });
+                        // Only tracks inside have an entry: most objects are
+                        // outside most polygons, and cost nothing more here.
+                        let pt = match z.polys.entry(id) {
+                            Entry::Occupied(e) => e.into_mut(),
+                            Entry::Vacant(e) => {
+                                if !is_in {
+                                    continue;
+                                }
+                                e.insert(PolyTrack {
+                                    inside: false,
+                                    since_ns: time_ns,
+                                    loitered: false,
+                                })
+                            }
+                        };
                         if !pt.inside && is_in {
                             pt.inside = true;
                             pt.since_ns = time_ns;
@@ -541,6 +559,8 @@ impl Counter {
                                 dwell_ns: Some(time_ns.saturating_sub(pt.since_ns)),
                                 occupancy: None,
                             });
+                            z.polys.remove(&id);
+                            continue;
                         }
                         if pt.inside {
                             let dwell = time_ns.saturating_sub(pt.since_ns);
