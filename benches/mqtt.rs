@@ -215,7 +215,6 @@ fn main() {
             let _ = r.respond(tiny_http::Response::empty(200));
         }
     });
-    use std::io::Read as _;
 
     let mut mqtt_t = MqttTransport::new(
         BrokerConfig::new(BrokerUrl::parse(&url).unwrap(), "bench".into()),

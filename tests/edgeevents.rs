@@ -554,7 +554,15 @@ fn unwritable_location_and_bad_url_are_clear_errors() {
         ),
         (
             vec![("sync-url", "ftp://127.0.0.1/x")],
-            "not an http:// or https:// URL",
+            "not an http://, https://, mqtt:// or mqtts:// URL",
+        ),
+        (
+            vec![("sync-url", "http://127.0.0.1/x"), ("sync-username", "u")],
+            "sync-username applies to mqtt:// and mqtts:// sync URLs only",
+        ),
+        (
+            vec![("sync-url", "mqtt://u:secret@127.0.0.1:x/p")],
+            "sync URL mqtt://u:***@127.0.0.1:x/p: invalid port",
         ),
     ];
     let dir = temp_dir("events-bad");

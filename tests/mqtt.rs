@@ -230,11 +230,14 @@ fn retained(broker: &Broker, topic: &str) -> Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("retained {topic}: {e}: {text:?}"))
 }
 
-/// The final events of each stream in the database: stream → (seq, key).
-fn db_events(db: &Path) -> BTreeMap<String, Vec<(i64, String, bool)>> {
+/// A final event in the database: seq, key, synced.
+type DbEvent = (i64, String, bool);
+
+/// The final events of each stream in the database.
+fn db_events(db: &Path) -> BTreeMap<String, Vec<DbEvent>> {
     let c = Connection::open(db).unwrap();
     c.busy_timeout(Duration::from_secs(5)).unwrap();
-    let mut out: BTreeMap<String, Vec<(i64, String, bool)>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<DbEvent>> = BTreeMap::new();
     for table in ["tracks", "counts", "system_events"] {
         let mut st = c
             .prepare(&format!(
@@ -623,7 +626,7 @@ fn short_run(
     url: &str,
     extra: &str,
     name: &str,
-) -> (Vec<String>, Duration, Vec<(i64, String, bool)>, Duration) {
+) -> (Vec<String>, Duration, Vec<DbEvent>, Duration) {
     let db = temp_dir(name).join("events.db");
     let t = Instant::now();
     let p = live(
