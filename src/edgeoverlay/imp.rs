@@ -79,6 +79,10 @@ struct State {
     painter: Painter,
     window: RateWindow,
     epoch: Instant,
+    /// The objects of the last inferred frame, drawn again on frames that
+    /// were not inferred and carry none (no tracker upstream), so that boxes
+    /// do not blink with `interval` or `edgedetect mode=live`.
+    last_inferred: Vec<meta::Object>,
 }
 
 #[derive(Default)]
@@ -265,6 +269,7 @@ impl BaseTransformImpl for EdgeOverlay {
             painter,
             window: RateWindow::new(),
             epoch: Instant::now(),
+            last_inferred: Vec::new(),
         });
         Ok(())
     }
@@ -286,6 +291,7 @@ impl BaseTransformImpl for EdgeOverlay {
             .as_mut()
             .ok_or_else(|| gst::loggable_error!(CAT, "caps before start"))?;
         state.info = Some(info);
+        state.last_inferred.clear();
         state.layout = layout;
         state.yuv = yuv;
         Ok(())
@@ -332,7 +338,12 @@ impl BaseTransformImpl for EdgeOverlay {
                 .filter(|_| frame_info.inferred == Some(true));
             state.window.push(now, frame_info.inferred, latency);
 
-            let objects = meta::objects(buf, width, height);
+            let mut objects = meta::objects(buf, width, height);
+            match frame_info.inferred {
+                Some(true) => state.last_inferred = objects.clone(),
+                Some(false) if objects.is_empty() => objects = state.last_inferred.clone(),
+                _ => {}
+            }
             if objects.is_empty() && !settings.show_stats {
                 return Ok(gst::FlowSuccess::Ok);
             }
