@@ -373,7 +373,15 @@ mod tests {
         assert_eq!(got, vec![(0, 0), (1, 11), (2, 21)]);
         assert_eq!(shared.with_model(|m| m.clone()), vec![(1, 11), (2, 21)]);
         assert_eq!(shared.run_now(|m| m.len()), 2);
-        let stats = shared.stats();
+        // The worker counts a job just after it returns: wait for the last one.
+        let mut stats = shared.stats();
+        for _ in 0..200 {
+            if stats.inferences == 4 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            stats = shared.stats();
+        }
         assert_eq!(stats.inferences, 4);
         assert!(stats.max_queue_wait_ms >= 40.0, "{stats:?}");
     }
