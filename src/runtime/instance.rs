@@ -365,6 +365,8 @@ mod tests {
         assert_eq!(shared.submit(2, 20, job(2, 20)), None);
         assert_eq!(shared.cancel(2), Some(20));
         assert_eq!(shared.submit(2, 21, job(2, 21)), None);
+        // The queued jobs wait at least this long for the worker.
+        std::thread::sleep(Duration::from_millis(50));
         gate_tx.send(()).unwrap();
         let got: Vec<_> = (0..3)
             .map(|_| done_rx.recv_timeout(Duration::from_secs(10)).unwrap())
