@@ -17,7 +17,8 @@
 //!   conversion, shared by pre-processing, drawing and snapshots.
 //! - [`draw`]: boxes, dashed outlines, text and the statistics panel on raw frames.
 //! - [`inference`]: letterbox pre-processing, output decoders, NMS, model family detection.
-//! - [`runtime`]: ONNX Runtime discovery and the detector session.
+//! - [`runtime`]: ONNX Runtime discovery, the detector session, model instances shared by id.
+//! - [`scheduler`]: the live-mode policy: which frame is inferred, release order, latency estimate.
 //! - [`thermal`]: thermal policy, frame pacing and temperature sensors.
 //! - [`events`]: the event store (SQLite), its writer and sync threads, snapshots.
 //! - [`runner`]: the supervisor logic of the `edgeai-run` binary (config, restart policy, stall, stats).
@@ -46,6 +47,7 @@ pub mod meta;
 pub mod mqtt;
 pub mod runner;
 pub mod runtime;
+pub mod scheduler;
 pub mod thermal;
 pub mod thermalgate;
 pub mod tracker;

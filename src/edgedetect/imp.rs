@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: MPL-2.0
 
 use std::path::PathBuf;
-use std::sync::{LazyLock, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
+use std::time::Instant;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
 
-use super::{ModelFormat, Provider};
+use super::{Mode, ModelFormat, Provider};
 use crate::inference::ModelFamily;
 use crate::inference::labels::{self, class_id, read_labels};
 use crate::meta;
+use crate::runtime::instance::{AcquireError, MODELS, ModelInstance, Shared};
 use crate::runtime::{self, Detector, DetectorConfig, LoadError, PostParams};
+use crate::scheduler::{Decision, Item, LatencyEstimator, LivePolicy, ReleaseQueue};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -43,6 +47,8 @@ struct Settings {
     threads: u32,
     provider: Provider,
     meta_output: meta::MetaOutput,
+    mode: Mode,
+    model_instance_id: String,
 }
 
 impl Default for Settings {
@@ -61,6 +67,8 @@ impl Default for Settings {
             threads: DEFAULT_THREADS,
             provider: Provider::Cpu,
             meta_output: meta::MetaOutput::default(),
+            mode: Mode::Auto,
+            model_instance_id: String::new(),
         }
     }
 }
@@ -73,8 +81,10 @@ struct Filters {
 }
 
 struct State {
-    detector: Detector,
-    labels: Vec<String>,
+    instance: Arc<ModelInstance>,
+    /// This element's stream on the instance (unique in the process).
+    stream: u64,
+    labels: Arc<Vec<String>>,
     info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
     filters: Option<Filters>,
@@ -88,12 +98,51 @@ struct Stats {
     last_latency_ms: f64,
 }
 
+/// What the model said about one frame: objects in frame pixels and the
+/// pre-processing + inference + post-processing time, ms.
+type Detected = Result<(Vec<meta::Object>, f64), String>;
+
+/// Live mode: frames and events held in order until the frame in flight has
+/// its detections, pushed by the source pad's task.
 #[derive(Default)]
+struct Live {
+    /// `None` until the first buffer decides (mode=auto), then whether the
+    /// element runs live.
+    active: Option<bool>,
+    /// Outcomes carry the frame size the objects were found at.
+    queue: ReleaseQueue<gst::Buffer, gst::Event, (Detected, u32, u32)>,
+    policy: LivePolicy,
+    /// The frame with the model (or waiting for a shared one).
+    outstanding: Option<u64>,
+    flushing: bool,
+    flow: Option<gst::FlowError>,
+    /// Changes at each flush and stop: answers for older frames are ignored.
+    epoch: u64,
+    estimator: LatencyEstimator,
+    /// The latency last answered, ns; it only grows during a run.
+    reported_ns: u64,
+    frame_ms: f64,
+}
+
 pub struct EdgeDetect {
+    sinkpad: gst::Pad,
+    srcpad: gst::Pad,
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     stats: Mutex<Stats>,
+    live: Mutex<Live>,
+    cond: Condvar,
 }
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Frames held at most in live mode before the streaming thread waits: only
+/// reached when the model stalls (normally one inference's worth of frames).
+const MAX_HELD_FRAMES: usize = 300;
+
+static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
 
 fn family_of(format: ModelFormat) -> Option<ModelFamily> {
     match format {
@@ -156,57 +205,775 @@ fn build_filters(settings: &Settings, labels: &[String]) -> (PostParams, Vec<Str
     )
 }
 
-impl EdgeDetect {
-    /// Runs the detector on one readable frame and returns objects in frame pixels.
-    fn detect(
-        state: &mut State,
-        buf: &gst::BufferRef,
-        info: &gst_video::VideoInfo,
-        post: &PostParams,
-    ) -> Result<(Vec<meta::Object>, f64), String> {
-        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info)
-            .map_err(|e| format!("cannot map the video frame: {e}"))?;
-        let view = crate::video::frame_view(&frame)?;
-        let (dets, timings) = state.detector.detect(&view, post)?;
-        let objects = dets
-            .iter()
-            .map(|d| {
-                let label = state
-                    .labels
-                    .get(d.class_id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("class{}", d.class_id));
-                meta::Object::new(
-                    &label,
-                    d.class_id as i32,
-                    f64::from(d.score),
-                    [
-                        f64::from(d.x1),
-                        f64::from(d.y1),
-                        f64::from(d.x2),
-                        f64::from(d.y2),
-                    ],
-                )
-            })
-            .collect();
-        Ok((objects, timings.total_ms()))
-    }
+/// Runs the detector on one readable frame and returns objects in frame pixels.
+fn detect(
+    detector: &mut Detector,
+    labels: &[String],
+    buf: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    post: &PostParams,
+) -> Detected {
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info)
+        .map_err(|e| format!("cannot map the video frame: {e}"))?;
+    let view = crate::video::frame_view(&frame)?;
+    let (dets, timings) = detector.detect(&view, post)?;
+    let objects = dets
+        .iter()
+        .map(|d| {
+            let label = labels
+                .get(d.class_id)
+                .cloned()
+                .unwrap_or_else(|| format!("class{}", d.class_id));
+            meta::Object::new(
+                &label,
+                d.class_id as i32,
+                f64::from(d.score),
+                [
+                    f64::from(d.x1),
+                    f64::from(d.y1),
+                    f64::from(d.x2),
+                    f64::from(d.y2),
+                ],
+            )
+        })
+        .collect();
+    Ok((objects, timings.total_ms()))
 }
 
+/// What one frame needs from the element's state to be inferred.
+struct Prepared {
+    instance: Arc<ModelInstance>,
+    stream: u64,
+    labels: Arc<Vec<String>>,
+    info: gst_video::VideoInfo,
+    post: PostParams,
+}
+
+impl EdgeDetect {
+    /// Checks the element is started and has caps, counts the frame, and
+    /// returns what inference needs (the post-processing tables rebuilt when
+    /// a property changed).
+    fn prepare(&self, settings: &Settings) -> Result<(Prepared, u64), gst::FlowError> {
+        let mut warnings = Vec::new();
+        let prepared = {
+            let mut guard = lock(&self.state);
+            let Some(state) = guard.as_mut() else {
+                drop(guard);
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ("buffer before start"));
+                return Err(gst::FlowError::NotNegotiated);
+            };
+            let Some(info) = state.info.clone() else {
+                drop(guard);
+                gst::element_imp_error!(self, gst::CoreError::Negotiation, ("buffer before caps"));
+                return Err(gst::FlowError::NotNegotiated);
+            };
+            let index = state.frames_seen;
+            state.frames_seen += 1;
+            let key = (
+                settings.class_thresholds.clone(),
+                settings.classes.clone(),
+                settings.conf_threshold.to_bits()
+                    ^ settings.iou_threshold.to_bits().rotate_left(1)
+                    ^ u64::from(settings.max_detections).rotate_left(7)
+                    ^ u64::from(settings.agnostic_nms),
+            );
+            if state.filters.as_ref().is_none_or(|f| f.key != key) {
+                let (post, w) = build_filters(settings, &state.labels);
+                warnings = w;
+                state.filters = Some(Filters { key, post });
+            }
+            let post = state
+                .filters
+                .as_ref()
+                .map(|f| f.post.clone())
+                .ok_or(gst::FlowError::Error)?;
+            (
+                Prepared {
+                    instance: state.instance.clone(),
+                    stream: state.stream,
+                    labels: state.labels.clone(),
+                    info,
+                    post,
+                },
+                index,
+            )
+        };
+        for w in warnings {
+            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
+        }
+        Ok(prepared)
+    }
+
+    /// Writes the outcome into the buffer's metadata and the statistics.
+    /// `None`: the frame was not inferred.
+    fn annotate(
+        &self,
+        buf: &mut gst::BufferRef,
+        outcome: Option<Detected>,
+        width: u32,
+        height: u32,
+    ) -> Result<(), gst::FlowError> {
+        let meta_output = lock(&self.settings).meta_output;
+        match outcome {
+            None => {
+                if let Err(e) = meta::update_frame_info(buf, |f| f.inferred = Some(false)) {
+                    gst::warning!(CAT, imp = self, "cannot add frame meta: {e}");
+                }
+                lock(&self.stats).frames_skipped += 1;
+            }
+            Some(Ok((objects, latency_ms))) => {
+                gst::trace!(
+                    CAT,
+                    imp = self,
+                    "{} objects in {latency_ms:.2} ms",
+                    objects.len()
+                );
+                for obj in &objects {
+                    meta::add_object_to(buf, obj, width, height, meta_output);
+                }
+                if let Err(e) = meta::update_frame_info(buf, |f| {
+                    f.inferred = Some(true);
+                    f.inference_latency_ms = Some(latency_ms);
+                }) {
+                    gst::warning!(CAT, imp = self, "cannot add frame meta: {e}");
+                }
+                let mut stats = lock(&self.stats);
+                stats.frames_inferred += 1;
+                stats.total_latency_ms += latency_ms;
+                stats.last_latency_ms = latency_ms;
+            }
+            Some(Err(e)) => {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Failed,
+                    ("detection failed: {}", e)
+                );
+                return Err(gst::FlowError::Error);
+            }
+        }
+        Ok(())
+    }
+
+    /// `mode=sync`: inference on the streaming thread, as a plain in-place filter.
+    fn chain_sync(
+        &self,
+        settings: &Settings,
+        buf: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let frame_info = meta::frame_info(&buf);
+        let (p, index) = self.prepare(settings)?;
+        let due = index % u64::from(settings.interval.max(1)) == 0;
+        let outcome = (due && !frame_info.skip_inference).then(|| {
+            p.instance
+                .run_now(|d| detect(d, &p.labels, &buf, &p.info, &p.post))
+        });
+        let mut buf = buf;
+        self.annotate(buf.make_mut(), outcome, p.info.width(), p.info.height())?;
+        self.srcpad.push(buf)
+    }
+
+    /// `mode=live`: the frame is queued; it goes to the model when the model
+    /// is free for this stream, and the source pad's task pushes it once its
+    /// outcome is known.
+    fn chain_live(
+        &self,
+        settings: &Settings,
+        buf: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let frame_info = meta::frame_info(&buf);
+        let (p, _) = self.prepare(settings)?;
+        let mut live = lock(&self.live);
+        if live.flushing {
+            return Err(gst::FlowError::Flushing);
+        }
+        if let Some(e) = live.flow {
+            return Err(e);
+        }
+        let seq = live.queue.next_seq();
+        let epoch = live.epoch;
+        let was_busy = live.policy.busy();
+        let due_for_replace = live.policy.due(settings.interval);
+        let decision = live
+            .policy
+            .on_frame(settings.interval, frame_info.skip_inference);
+        let job = || self.job(&p, buf.clone(), seq, epoch);
+        let waiting = match decision {
+            Decision::Infer => {
+                live.outstanding = Some(seq);
+                if let Some(old) = p.instance.submit(p.stream, seq, job()) {
+                    live.queue.complete(old, None);
+                }
+                true
+            }
+            // A shared model busy with other streams: the newest frame
+            // replaces the one of this stream still waiting for it.
+            Decision::Pass if was_busy && due_for_replace && !frame_info.skip_inference => {
+                match p.instance.replace(p.stream, seq, job()) {
+                    Ok(old) => {
+                        live.queue.complete(old, None);
+                        live.policy.replaced();
+                        live.outstanding = Some(seq);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+            Decision::Pass => false,
+        };
+        live.queue.push_frame(buf, waiting);
+        self.cond.notify_all();
+        while live.queue.frames() > MAX_HELD_FRAMES && !live.flushing {
+            live = self.cond.wait(live).unwrap_or_else(|e| e.into_inner());
+        }
+        if live.flushing {
+            return Err(gst::FlowError::Flushing);
+        }
+        live.flow.map_or(Ok(gst::FlowSuccess::Ok), Err)
+    }
+
+    /// The model's job for frame `seq`: detect, then hand the outcome back.
+    fn job(
+        &self,
+        p: &Prepared,
+        buf: gst::Buffer,
+        seq: u64,
+        epoch: u64,
+    ) -> Box<dyn FnOnce(&mut Detector) + Send> {
+        let labels = p.labels.clone();
+        let info = p.info.clone();
+        let post = p.post.clone();
+        let element = self.obj().downgrade();
+        let arrival = Instant::now();
+        Box::new(move |detector: &mut Detector| {
+            let detected = (
+                detect(detector, &labels, &buf, &info, &post),
+                info.width(),
+                info.height(),
+            );
+            // Our reference goes before the frame is released, so that the
+            // source task finds it writable.
+            drop(buf);
+            if let Some(element) = element.upgrade() {
+                element.imp().job_done(seq, epoch, detected, arrival);
+            }
+        })
+    }
+
+    fn job_done(
+        &self,
+        seq: u64,
+        epoch: u64,
+        (detected, width, height): (Detected, u32, u32),
+        arrival: Instant,
+    ) {
+        let post_latency = {
+            let mut live = lock(&self.live);
+            if live.epoch != epoch {
+                return;
+            }
+            if live.outstanding == Some(seq) {
+                live.outstanding = None;
+                live.policy.done();
+            }
+            if !live.queue.complete(seq, Some((detected, width, height))) {
+                return;
+            }
+            live.estimator
+                .record(arrival.elapsed().as_secs_f64() * 1000.0);
+            self.cond.notify_all();
+            // Re-announce the latency when it grew by more than 10 %.
+            let frame_ms = live.frame_ms;
+            let estimate = live.estimator.estimate(frame_ms).unwrap_or(0.0);
+            let estimate_ns = (estimate * 1e6) as u64;
+            if live.estimator.samples() >= 8
+                && estimate_ns > live.reported_ns + live.reported_ns / 10
+            {
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "latency grows from {} to {estimate:.1} ms",
+                    live.reported_ns as f64 / 1e6
+                );
+                live.reported_ns = estimate_ns;
+                true
+            } else {
+                false
+            }
+        };
+        if post_latency {
+            let obj = self.obj();
+            let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());
+        }
+    }
+
+    /// The source pad's task in live mode: pushes what is ready, in order.
+    fn src_loop(&self) {
+        let item = {
+            let mut live = lock(&self.live);
+            loop {
+                if live.flushing {
+                    drop(live);
+                    let _ = self.srcpad.pause_task();
+                    return;
+                }
+                if let Some(item) = live.queue.pop_ready() {
+                    break item;
+                }
+                live = self.cond.wait(live).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        self.cond.notify_all();
+        let result = match item {
+            Item::Event(ev) => {
+                let eos = ev.type_() == gst::EventType::Eos;
+                self.srcpad.push_event(ev);
+                if eos {
+                    let _ = self.srcpad.pause_task();
+                }
+                Ok(gst::FlowSuccess::Ok)
+            }
+            Item::Frame { frame, outcome, .. } => {
+                let mut buf = frame;
+                let (outcome, w, h) = match outcome.flatten() {
+                    Some((d, w, h)) => (Some(d), w, h),
+                    None => (None, 0, 0),
+                };
+                match self.annotate(buf.make_mut(), outcome, w, h) {
+                    Ok(()) => self.srcpad.push(buf),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        if let Err(e) = result {
+            let mut live = lock(&self.live);
+            live.flow = Some(e);
+            self.cond.notify_all();
+            drop(live);
+            gst::debug!(CAT, imp = self, "pausing the task: {e:?}");
+            if matches!(e, gst::FlowError::Error | gst::FlowError::NotNegotiated)
+                || e == gst::FlowError::NotLinked
+            {
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Failed,
+                    ("Internal data stream error."),
+                    ["streaming stopped, reason {:?}", e]
+                );
+                self.srcpad.push_event(gst::event::Eos::new());
+            }
+            let _ = self.srcpad.pause_task();
+        }
+    }
+
+    /// Decides the mode on the first buffer (auto: live when upstream is live).
+    fn resolve_mode(&self, settings: &Settings) -> bool {
+        if let Some(active) = lock(&self.live).active {
+            return active;
+        }
+        let live = match settings.mode {
+            Mode::Sync => false,
+            Mode::Live => true,
+            Mode::Auto => {
+                let mut q = gst::query::Latency::new();
+                let upstream_live = self.sinkpad.peer_query(&mut q) && q.result().0;
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "mode=auto: upstream is {}, running {}",
+                    if upstream_live { "live" } else { "not live" },
+                    if upstream_live { "live" } else { "sync" }
+                );
+                upstream_live
+            }
+        };
+        lock(&self.live).active = Some(live);
+        if live {
+            self.start_task();
+            // Announce our latency now that we add some.
+            let obj = self.obj();
+            let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());
+        }
+        live
+    }
+
+    fn start_task(&self) {
+        let imp = self.ref_counted();
+        if let Err(e) = self.srcpad.start_task(move || imp.src_loop()) {
+            gst::error!(CAT, imp = self, "cannot start the source task: {e}");
+        }
+    }
+
+    fn is_live(&self) -> bool {
+        lock(&self.live).active == Some(true)
+    }
+
+    /// Drops what is held; answers for frames in flight will be ignored.
+    fn flush_held(&self, flushing: bool) {
+        let stream = lock(&self.state)
+            .as_ref()
+            .map(|s| (s.instance.clone(), s.stream));
+        let mut live = lock(&self.live);
+        live.flushing = flushing;
+        live.queue.clear();
+        live.epoch += 1;
+        live.outstanding = None;
+        live.policy.reset();
+        if let Some((instance, stream)) = stream {
+            instance.cancel(stream);
+        }
+        self.cond.notify_all();
+    }
+
+    /// The latency this element adds, ns (0 in sync mode).
+    fn own_latency_ns(&self) -> u64 {
+        let mut live = lock(&self.live);
+        let settings_live = lock(&self.settings).mode == Mode::Live;
+        if live.active == Some(false) || (live.active.is_none() && !settings_live) {
+            return 0;
+        }
+        let estimate = live.estimator.estimate(live.frame_ms).unwrap_or(0.0);
+        let ns = (estimate * 1e6) as u64;
+        live.reported_ns = live.reported_ns.max(ns);
+        live.reported_ns
+    }
+
+    fn sink_chain(&self, buf: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = lock(&self.settings).clone();
+        if self.resolve_mode(&settings) {
+            self.chain_live(&settings, buf)
+        } else {
+            self.chain_sync(&settings, buf)
+        }
+    }
+
+    fn sink_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
+        use gst::EventView;
+        match event.view() {
+            EventView::FlushStart(_) => {
+                self.flush_held(true);
+                let ok = self.srcpad.push_event(event);
+                let _ = self.srcpad.pause_task();
+                return ok;
+            }
+            EventView::FlushStop(_) => {
+                {
+                    let mut live = lock(&self.live);
+                    live.flushing = false;
+                    live.flow = None;
+                }
+                let ok = self.srcpad.push_event(event);
+                if self.is_live() {
+                    self.start_task();
+                }
+                return ok;
+            }
+            EventView::Caps(c) => {
+                let caps = c.caps_owned();
+                let Ok(info) = gst_video::VideoInfo::from_caps(&caps) else {
+                    gst::element_imp_error!(
+                        self,
+                        gst::CoreError::Negotiation,
+                        ("cannot parse caps {}", caps)
+                    );
+                    return false;
+                };
+                gst::debug!(CAT, imp = self, "caps {caps}");
+                let fps = info.fps();
+                if fps.numer() > 0 {
+                    lock(&self.live).frame_ms = 1000.0 * fps.denom() as f64 / fps.numer() as f64;
+                }
+                if let Some(state) = lock(&self.state).as_mut() {
+                    state.info = Some(info);
+                }
+            }
+            _ => (),
+        }
+        if event.is_serialized() && self.is_live() {
+            let mut live = lock(&self.live);
+            if live.flushing {
+                return false;
+            }
+            live.queue.push_event(event);
+            self.cond.notify_all();
+            true
+        } else {
+            gst::Pad::event_default(pad, Some(&*self.obj()), event)
+        }
+    }
+
+    fn sink_query(&self, pad: &gst::Pad, query: &mut gst::QueryRef) -> bool {
+        if query.is_serialized() && self.is_live() {
+            // Serialized queries go after what is held.
+            let mut live = lock(&self.live);
+            while !live.queue.is_empty() && !live.flushing {
+                live = self.cond.wait(live).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        match query.view_mut() {
+            gst::QueryViewMut::Allocation(q) => {
+                let ok = self.srcpad.peer_query(q.query_mut());
+                // We read frames with their strides.
+                q.add_allocation_meta::<gst_video::VideoMeta>(None);
+                ok
+            }
+            _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
+        }
+    }
+
+    fn src_query(&self, pad: &gst::Pad, query: &mut gst::QueryRef) -> bool {
+        match query.view_mut() {
+            gst::QueryViewMut::Latency(q) => {
+                let mut upstream = gst::query::Latency::new();
+                if !self.sinkpad.peer_query(&mut upstream) {
+                    return false;
+                }
+                let (live, min, max) = upstream.result();
+                let ours = gst::ClockTime::from_nseconds(self.own_latency_ns());
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "latency: upstream {min} (live {live}), ours {ours}"
+                );
+                q.set(live, min + ours, max.map(|m| m + ours));
+                true
+            }
+            _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
+        }
+    }
+
+    fn src_activatemode(&self, mode: gst::PadMode, active: bool) -> Result<(), gst::LoggableError> {
+        if mode != gst::PadMode::Push {
+            return Ok(());
+        }
+        if active {
+            let mut live = lock(&self.live);
+            live.flushing = false;
+            live.flow = None;
+        } else {
+            self.flush_held(true);
+            self.srcpad
+                .stop_task()
+                .map_err(|e| gst::loggable_error!(CAT, "cannot stop the task: {e}"))?;
+            lock(&self.live).queue.clear();
+        }
+        Ok(())
+    }
+
+    /// Loads the model (or joins the shared instance) and reads its labels.
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = lock(&self.settings).clone();
+        let cfg = DetectorConfig {
+            model: PathBuf::from(&settings.model),
+            threads: settings.threads as usize,
+            provider: provider_of(settings.provider),
+            family: family_of(settings.model_format),
+        };
+        let name = self.obj().name().to_string();
+        let load = || -> Result<ModelInstance, gst::ErrorMessage> {
+            let detector = Detector::load(&cfg).map_err(|e| match e {
+                LoadError::Runtime(m) => gst::error_msg!(gst::LibraryError::Init, ("{}", m)),
+                LoadError::ModelMissing(m) => {
+                    gst::error_msg!(gst::ResourceError::NotFound, ("{}", m))
+                }
+                other => gst::error_msg!(gst::LibraryError::Settings, ("{}", other)),
+            })?;
+            Shared::new(detector, &name).map_err(|e| {
+                gst::error_msg!(
+                    gst::CoreError::Thread,
+                    ("cannot start the model thread: {}", e)
+                )
+            })
+        };
+        let key = format!(
+            "model={} threads={} provider={:?} model-format={:?}",
+            settings.model, settings.threads, settings.provider, settings.model_format
+        );
+        let instance = if settings.model_instance_id.is_empty() {
+            Arc::new(load()?)
+        } else {
+            MODELS
+                .acquire(&settings.model_instance_id, &key, &name, load)
+                .map_err(|e| match e {
+                    AcquireError::Load(e) => e,
+                    AcquireError::Conflict {
+                        id,
+                        holder,
+                        settings: held,
+                    } => gst::error_msg!(
+                        gst::LibraryError::Settings,
+                        (
+                            "model-instance-id `{}` is held by {} with {}; {} asks for {}: \
+                          use the same model, threads, provider and model-format, or another id",
+                            id,
+                            holder,
+                            held,
+                            name,
+                            key
+                        )
+                    ),
+                })?
+        };
+        let (model_labels, num_classes) = instance.with_model(|detector| {
+            let (rt_path, rt_version) = detector.runtime();
+            gst::info!(
+                CAT,
+                imp = self,
+                "ONNX Runtime {} from {}; model {}: {:?} ({}), input {:?}, output {:?}, precision {}, provider {}",
+                rt_version,
+                rt_path.display(),
+                settings.model,
+                detector.family(),
+                detector.family_reason(),
+                detector.input_size(),
+                detector.output_shape(),
+                detector.precision(),
+                detector.provider().name()
+            );
+            for w in detector.warnings() {
+                gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
+            }
+            (
+                detector.model_labels().map(<[String]>::to_vec),
+                detector.num_classes(),
+            )
+        });
+        let file = (!settings.labels.is_empty())
+            .then(|| read_labels(&settings.labels))
+            .transpose()
+            .map_err(|m| gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)))?;
+        let (labels, source) = labels::resolve(file, model_labels.as_deref(), num_classes);
+        if source == labels::LabelSource::AssumedCoco {
+            gst::info!(
+                CAT,
+                imp = self,
+                "assumption: the model has 80 classes and no names, so it is a COCO model: using the COCO names shipped with the plugin (set `labels` if it is not)"
+            );
+        }
+        if !settings.labels.is_empty() && labels.len() != num_classes {
+            gst::warning!(
+                CAT,
+                imp = self,
+                "labels file has {} names but the model has {} classes",
+                labels.len(),
+                num_classes
+            );
+        }
+        // Live mode (possibly): measure the model once so that the first
+        // latency answer is not a guess.
+        let mut estimator = LatencyEstimator::default();
+        if settings.mode != Mode::Sync {
+            let t = instance.with_model(|d| {
+                let _ = d.run_model_only();
+                let t0 = Instant::now();
+                d.run_model_only()
+                    .ok()
+                    .map(|_| t0.elapsed().as_secs_f64() * 1000.0)
+            });
+            if let Some(ms) = t {
+                gst::debug!(CAT, imp = self, "warm-up inference {ms:.1} ms");
+                estimator.record(ms);
+            }
+        }
+        let stream = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
+        instance.register(stream);
+        *lock(&self.state) = Some(State {
+            instance,
+            stream,
+            labels: Arc::new(labels),
+            info: None,
+            frames_seen: 0,
+            filters: None,
+        });
+        *lock(&self.stats) = Stats::default();
+        let mut live = lock(&self.live);
+        let epoch = live.epoch + 1;
+        *live = Live {
+            epoch,
+            estimator,
+            ..Live::default()
+        };
+        Ok(())
+    }
+
+    fn stop(&self) {
+        self.flush_held(false);
+        if let Some(state) = lock(&self.state).take() {
+            state.instance.unregister(state.stream);
+        }
+        lock(&self.live).active = None;
+    }
+}
 #[glib::object_subclass]
 impl ObjectSubclass for EdgeDetect {
     const NAME: &'static str = "GstEdgeAIDetect";
     type Type = super::EdgeDetect;
-    type ParentType = gst_base::BaseTransform;
+    type ParentType = gst::Element;
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let sinkpad =
+            gst::Pad::builder_from_template(&klass.pad_template("sink").expect("sink template"))
+                .chain_function(|_pad, parent, buf| {
+                    EdgeDetect::catch_panic_pad_function(
+                        parent,
+                        || Err(gst::FlowError::Error),
+                        |imp| imp.sink_chain(buf),
+                    )
+                })
+                .event_function(|pad, parent, event| {
+                    EdgeDetect::catch_panic_pad_function(
+                        parent,
+                        || false,
+                        |imp| imp.sink_event(pad, event),
+                    )
+                })
+                .query_function(|pad, parent, query| {
+                    EdgeDetect::catch_panic_pad_function(
+                        parent,
+                        || false,
+                        |imp| imp.sink_query(pad, query),
+                    )
+                })
+                .flags(gst::PadFlags::PROXY_CAPS)
+                .build();
+        let srcpad =
+            gst::Pad::builder_from_template(&klass.pad_template("src").expect("src template"))
+                .query_function(|pad, parent, query| {
+                    EdgeDetect::catch_panic_pad_function(
+                        parent,
+                        || false,
+                        |imp| imp.src_query(pad, query),
+                    )
+                })
+                .activatemode_function(|_pad, parent, mode, active| {
+                    EdgeDetect::catch_panic_pad_function(
+                        parent,
+                        || Err(gst::loggable_error!(CAT, "panic in activation")),
+                        |imp| imp.src_activatemode(mode, active),
+                    )
+                })
+                .flags(gst::PadFlags::PROXY_CAPS)
+                .build();
+        EdgeDetect {
+            sinkpad,
+            srcpad,
+            settings: Mutex::default(),
+            state: Mutex::default(),
+            stats: Mutex::default(),
+            live: Mutex::default(),
+            cond: Condvar::new(),
+        }
+    }
 }
 
 impl ObjectImpl for EdgeDetect {
     fn constructed(&self) {
         self.parent_constructed();
+        let obj = self.obj();
+        let _ = obj.add_pad(&self.sinkpad);
+        let _ = obj.add_pad(&self.srcpad);
         // GStreamer names instances after the GType (GstEdgeAIDetect, chosen
         // so as not to clash with OpenCV's GstEdgeDetect): keep the element's
         // own name in default instance names, `edgedetect0`, `edgedetect1`...
-        let obj = self.obj();
         let name = obj.name();
         if let Some(n) = name.strip_prefix("edgeaidetect")
             && !n.is_empty()
@@ -294,6 +1061,29 @@ impl ObjectImpl for EdgeDetect {
                     .blurb("Where ONNX Runtime runs the model; falls back to CPU with a warning when unavailable")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("mode", Mode::Auto)
+                    .nick("Mode")
+                    .blurb("sync: the video waits for each inference; live: inference off the streaming thread, \
+                            frames arriving while the model is busy pass uninferred; auto: live when upstream is live")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("model-instance-id")
+                    .nick("Model instance id")
+                    .blurb("Elements with the same id share one loaded model, session and thread pool (same model, threads, provider, model-format)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("live-latency")
+                    .nick("Live latency")
+                    .blurb("Latency this element reports in live mode, ms (0 in sync mode)")
+                    .minimum(0.0)
+                    .read_only()
+                    .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("instance-stats")
+                    .nick("Model instance statistics")
+                    .blurb("Of the model instance, all its streams together: inferences, inferences-per-second, \
+                            mean-queue-wait-ms, max-queue-wait-ms, streams")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecUInt64::builder("frames-inferred")
                     .nick("Frames inferred")
                     .blurb("Frames the model ran on since the element started")
@@ -364,6 +1154,14 @@ impl ObjectImpl for EdgeDetect {
             "threads" => s.threads = value.get().unwrap_or(DEFAULT_THREADS),
             "provider" => s.provider = value.get().unwrap_or_default(),
             meta::META_OUTPUT_PROPERTY => s.meta_output = value.get().unwrap_or_default(),
+            "mode" => s.mode = value.get().unwrap_or_default(),
+            "model-instance-id" => {
+                s.model_instance_id = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+            }
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -396,6 +1194,22 @@ impl ObjectImpl for EdgeDetect {
             "threads" => s.threads.to_value(),
             "provider" => s.provider.to_value(),
             meta::META_OUTPUT_PROPERTY => s.meta_output.to_value(),
+            "mode" => s.mode.to_value(),
+            "model-instance-id" => opt(&s.model_instance_id).to_value(),
+            "live-latency" => (self.own_latency_ns() as f64 / 1e6).to_value(),
+            "instance-stats" => {
+                let st = lock(&self.state).as_ref().map(|s| s.instance.stats());
+                st.map(|st| {
+                    gst::Structure::builder("instance-stats")
+                        .field("inferences", st.inferences)
+                        .field("inferences-per-second", st.inferences_per_s())
+                        .field("mean-queue-wait-ms", st.mean_queue_wait_ms())
+                        .field("max-queue-wait-ms", st.max_queue_wait_ms)
+                        .field("streams", st.streams as u32)
+                        .build()
+                })
+                .to_value()
+            }
             "frames-inferred" => stats.frames_inferred.to_value(),
             "frames-skipped" => stats.frames_skipped.to_value(),
             "mean-latency" => {
@@ -430,205 +1244,24 @@ impl ElementImpl for EdgeDetect {
         });
         PAD_TEMPLATES.as_ref()
     }
-}
 
-impl BaseTransformImpl for EdgeDetect {
-    const MODE: gst_base::subclass::BaseTransformMode =
-        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
-    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
-    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
-
-    fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let cfg = DetectorConfig {
-            model: PathBuf::from(&settings.model),
-            threads: settings.threads as usize,
-            provider: provider_of(settings.provider),
-            family: family_of(settings.model_format),
-        };
-        let detector = Detector::load(&cfg).map_err(|e| match e {
-            LoadError::Runtime(m) => gst::error_msg!(gst::LibraryError::Init, ("{}", m)),
-            LoadError::ModelMissing(m) => gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)),
-            other => gst::error_msg!(gst::LibraryError::Settings, ("{}", other)),
-        })?;
-        let (rt_path, rt_version) = detector.runtime();
-        gst::info!(
-            CAT,
-            imp = self,
-            "ONNX Runtime {} from {}; model {}: {:?} ({}), input {:?}, output {:?}, precision {}, provider {}",
-            rt_version,
-            rt_path.display(),
-            settings.model,
-            detector.family(),
-            detector.family_reason(),
-            detector.input_size(),
-            detector.output_shape(),
-            detector.precision(),
-            detector.provider().name()
-        );
-        for w in detector.warnings() {
-            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
-        }
-        let file = (!settings.labels.is_empty())
-            .then(|| read_labels(&settings.labels))
-            .transpose()
-            .map_err(|m| gst::error_msg!(gst::ResourceError::NotFound, ("{}", m)))?;
-        let (labels, source) =
-            labels::resolve(file, detector.model_labels(), detector.num_classes());
-        if source == labels::LabelSource::AssumedCoco {
-            gst::info!(
-                CAT,
-                imp = self,
-                "assumption: the model has 80 classes and no names, so it is a COCO model: using the COCO names shipped with the plugin (set `labels` if it is not)"
-            );
-        }
-        if !settings.labels.is_empty() && labels.len() != detector.num_classes() {
-            gst::warning!(
-                CAT,
-                imp = self,
-                "labels file has {} names but the model has {} classes",
-                labels.len(),
-                detector.num_classes()
-            );
-        }
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(State {
-            detector,
-            labels,
-            info: None,
-            frames_seen: 0,
-            filters: None,
-        });
-        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();
-        Ok(())
-    }
-
-    fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        Ok(())
-    }
-
-    fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        let info = gst_video::VideoInfo::from_caps(incaps)
-            .map_err(|_| gst::loggable_error!(CAT, "cannot parse caps {incaps}"))?;
-        gst::debug!(CAT, imp = self, "caps {incaps}");
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let state = state
-            .as_mut()
-            .ok_or_else(|| gst::loggable_error!(CAT, "caps before start"))?;
-        state.info = Some(info);
-        Ok(())
-    }
-
-    fn propose_allocation(
+    fn change_state(
         &self,
-        decide_query: Option<&gst::query::Allocation>,
-        query: &mut gst::query::Allocation,
-    ) -> Result<(), gst::LoggableError> {
-        query.add_allocation_meta::<gst_video::VideoMeta>(None);
-        self.parent_propose_allocation(decide_query, query)
-    }
-
-    fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let frame_info = meta::frame_info(buf);
-
-        let mut warnings = Vec::new();
-        let outcome = {
-            let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(state) = guard.as_mut() else {
-                drop(guard);
-                gst::element_imp_error!(self, gst::CoreError::Negotiation, ("buffer before start"));
-                return Err(gst::FlowError::NotNegotiated);
-            };
-            let Some(info) = state.info.clone() else {
-                drop(guard);
-                gst::element_imp_error!(self, gst::CoreError::Negotiation, ("buffer before caps"));
-                return Err(gst::FlowError::NotNegotiated);
-            };
-            let due = state.frames_seen % u64::from(settings.interval.max(1)) == 0;
-            state.frames_seen += 1;
-            if !due || frame_info.skip_inference {
-                None
-            } else {
-                let key = (
-                    settings.class_thresholds.clone(),
-                    settings.classes.clone(),
-                    settings.conf_threshold.to_bits()
-                        ^ settings.iou_threshold.to_bits().rotate_left(1)
-                        ^ u64::from(settings.max_detections).rotate_left(7)
-                        ^ u64::from(settings.agnostic_nms),
-                );
-                if state.filters.as_ref().is_none_or(|f| f.key != key) {
-                    let (post, w) = build_filters(&settings, &state.labels);
-                    warnings = w;
-                    state.filters = Some(Filters { key, post });
-                }
-                let post = state.filters.as_ref().map(|f| f.post.clone());
-                post.map(|post| Self::detect(state, buf, &info, &post).map(|r| (r, info)))
-            }
-        };
-        for w in warnings {
-            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        if transition == gst::StateChange::ReadyToPaused
+            && let Err(e) = self.start()
+        {
+            self.post_error_message(e);
+            return Err(gst::StateChangeError);
         }
-
-        match outcome {
-            None => {
-                if let Err(e) = meta::update_frame_info(buf, |f| f.inferred = Some(false)) {
-                    gst::warning!(CAT, imp = self, "cannot add frame meta: {e}");
-                }
-                self.stats
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .frames_skipped += 1;
-            }
-            Some(Ok(((objects, latency_ms), info))) => {
-                gst::trace!(
-                    CAT,
-                    imp = self,
-                    "{} objects in {latency_ms:.2} ms",
-                    objects.len()
-                );
-                for obj in &objects {
-                    meta::add_object_to(
-                        buf,
-                        obj,
-                        info.width(),
-                        info.height(),
-                        settings.meta_output,
-                    );
-                }
-                if let Err(e) = meta::update_frame_info(buf, |f| {
-                    f.inferred = Some(true);
-                    f.inference_latency_ms = Some(latency_ms);
-                }) {
-                    gst::warning!(CAT, imp = self, "cannot add frame meta: {e}");
-                }
-                let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-                stats.frames_inferred += 1;
-                stats.total_latency_ms += latency_ms;
-                stats.last_latency_ms = latency_ms;
-            }
-            Some(Err(e)) => {
-                gst::element_imp_error!(
-                    self,
-                    gst::StreamError::Failed,
-                    ("detection failed: {}", e)
-                );
-                return Err(gst::FlowError::Error);
-            }
+        let ret = self.parent_change_state(transition);
+        if transition == gst::StateChange::PausedToReady {
+            self.stop();
         }
-        Ok(gst::FlowSuccess::Ok)
+        ret
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,8 +74,28 @@ pub enum Provider {
     Qnn = 6,
 }
 
+/// Whether inference waits for the video or runs beside it.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum, Default)]
+#[repr(u32)]
+#[enum_type(name = "GstEdgeDetectMode")]
+pub enum Mode {
+    #[default]
+    #[enum_value(name = "live when upstream is live, sync otherwise", nick = "auto")]
+    Auto = 0,
+    #[enum_value(
+        name = "every due frame is inferred on the streaming thread; the video waits",
+        nick = "sync"
+    )]
+    Sync = 1,
+    #[enum_value(
+        name = "inference beside the video: frames arriving while the model is busy pass uninferred",
+        nick = "live"
+    )]
+    Live = 2,
+}
+
 glib::wrapper! {
-    pub struct EdgeDetect(ObjectSubclass<imp::EdgeDetect>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
+    pub struct EdgeDetect(ObjectSubclass<imp::EdgeDetect>) @extends gst::Element, gst::Object;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
@@ -83,6 +103,7 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     {
         ModelFormat::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         Provider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Mode::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
     gst::Element::register(
         Some(plugin),

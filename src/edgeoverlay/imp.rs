@@ -79,6 +79,10 @@ struct State {
     painter: Painter,
     window: RateWindow,
     epoch: Instant,
+    /// The objects of the last inferred frame, drawn again on frames that
+    /// were not inferred and carry none (no tracker upstream), so that boxes
+    /// do not blink with `interval` or `edgedetect mode=live`.
+    last_inferred: Vec<meta::Object>,
 }
 
 #[derive(Default)]
@@ -251,6 +255,7 @@ impl BaseTransformImpl for EdgeOverlay {
             painter,
             window: RateWindow::new(),
             epoch: Instant::now(),
+            last_inferred: Vec::new(),
         });
         Ok(())
     }
@@ -272,6 +277,7 @@ impl BaseTransformImpl for EdgeOverlay {
             .as_mut()
             .ok_or_else(|| gst::loggable_error!(CAT, "caps before start"))?;
         state.info = Some(info);
+        state.last_inferred.clear();
         state.layout = layout;
         state.yuv = yuv;
         Ok(())
@@ -319,6 +325,11 @@ impl BaseTransformImpl for EdgeOverlay {
             state.window.push(now, frame_info.inferred, latency);
 
             let mut objects = meta::objects(buf, width, height);
+            match frame_info.inferred {
+                Some(true) => state.last_inferred = objects.clone(),
+                Some(false) if objects.is_empty() => objects = state.last_inferred.clone(),
+                _ => {}
+            }
             // Least confident first: where labels overlap, the most
             // confident one is drawn last, on top.
             objects.sort_by(|a, b| a.confidence.total_cmp(&b.confidence));

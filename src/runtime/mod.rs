@@ -4,6 +4,7 @@
 //! ([`onnx_model`]). No GStreamer here.
 
 pub mod detector;
+pub mod instance;
 pub mod loader;
 pub mod onnx_model;
 

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MPL-2.0
+//! Live-mode benchmarks (docs/benchmarks.md, "Live cameras"):
+//!
+//! ```sh
+//! # (a) one live 30 fps 1280x720 source, yolov8_dense.onnx threads=1, sync vs live
+//! cargo run --release --example live_bench -- single 60
+//! # (b) four live 640x480 15 fps sources, YOLOX-nano threads=2, one process per variant
+//! cargo run --release --example live_bench -- multi shared 30
+//! cargo run --release --example live_bench -- multi separate 30
+//! ```
+//!
+//! (a) prints, per mode: video out rate against the source's, inferred/s
+//! against the model's inference-only rate measured in the same run (before
+//! and after), the sink latency (arrival minus running time) against the
+//! reported latency (share of frames within it + 20 ms, p50/p99/max, first
+//! and last quarter of the run), and the reported latency against
+//! 2 x mean inference + one frame. (b) prints the process's peak RSS, total
+//! inferences/s and the least / most inferred stream.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gstedgeai::runtime::{Detector, DetectorConfig, Provider};
+
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn peak_rss_mib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Inferences per second of the model alone (pre-processed input reused).
+fn model_only_rate(model: &str, threads: usize, seconds: f64) -> (f64, f64) {
+    let mut d = Detector::load(&DetectorConfig {
+        model: model.into(),
+        threads,
+        provider: Provider::Cpu,
+        family: None,
+    })
+    .expect("load the model");
+    d.run_model_only().unwrap();
+    let t0 = Instant::now();
+    let mut n = 0u32;
+    while t0.elapsed().as_secs_f64() < seconds {
+        d.run_model_only().unwrap();
+        n += 1;
+    }
+    let s = t0.elapsed().as_secs_f64();
+    (f64::from(n) / s, 1000.0 * s / f64::from(n))
+}
+
+#[derive(Default)]
+struct SinkLog {
+    /// (seconds since start, arrival - running time in ms)
+    lat: Vec<(f64, f64)>,
+    inferred: u64,
+    frames: u64,
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[(((p / 100.0) * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+fn single(mode: &str, model: &str, seconds: u64) {
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=1280,height=720,framerate=30/1 ! \
+         edgedetect name=det mode={mode} threads=1 model={model} ! edgetrack ! fakesink name=sink sync=true"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap();
+    let det = pipeline.by_name("det").unwrap();
+    let log = Arc::new(Mutex::new(SinkLog::default()));
+    let l = log.clone();
+    let start = Instant::now();
+    let sink_weak = sink.downgrade();
+    sink.static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            let Some(gst::PadProbeData::Buffer(b)) = &info.data else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let Some(sink) = sink_weak.upgrade() else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let (Some(clock), Some(base)) = (sink.clock(), sink.base_time()) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let now = clock.time() - base;
+            let seg = pad.sticky_event::<gst::event::Segment>(0);
+            let rt = seg.and_then(|s| {
+                s.segment()
+                    .downcast_ref::<gst::ClockTime>()
+                    .and_then(|s| s.to_running_time(b.pts()))
+            });
+            let mut l = l.lock().unwrap();
+            l.frames += 1;
+            if gstedgeai::meta::frame_info(b).inferred == Some(true) {
+                l.inferred += 1;
+            }
+            if let Some(rt) = rt {
+                let ms = (now.nseconds() as f64 - rt.nseconds() as f64) / 1e6;
+                l.lat.push((start.elapsed().as_secs_f64(), ms));
+            }
+            gst::PadProbeReturn::Ok
+        });
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    // Skip the first 2 s (start-up, first latency reconfiguration).
+    std::thread::sleep(Duration::from_secs(2));
+    let (f0, i0, t0) = {
+        let l = log.lock().unwrap();
+        (l.frames, l.inferred, Instant::now())
+    };
+    let n0 = log.lock().unwrap().lat.len();
+    let end = t0 + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        if let Some(m) = bus.timed_pop_filtered(
+            gst::ClockTime::from_mseconds(200),
+            &[gst::MessageType::Error],
+        ) {
+            panic!("{m:?}");
+        }
+    }
+    let mut q = gst::query::Latency::new();
+    pipeline.query(&mut q);
+    let reported = q.result().1.nseconds() as f64 / 1e6;
+    let own = det.property::<f64>("live-latency");
+    let mean_inf = det.property::<f64>("mean-latency");
+    let l = log.lock().unwrap();
+    let dt = t0.elapsed().as_secs_f64();
+    let fps = (l.frames - f0) as f64 / dt;
+    let ips = (l.inferred - i0) as f64 / dt;
+    let lat: Vec<(f64, f64)> = l.lat[n0..].to_vec();
+    drop(l);
+    pipeline.set_state(gst::State::Null).unwrap();
+    let mut all: Vec<f64> = lat.iter().map(|x| x.1).collect();
+    let within =
+        all.iter().filter(|&&x| x <= reported + 20.0).count() as f64 / all.len().max(1) as f64;
+    let q = lat.len() / 4;
+    let mut first: Vec<f64> = lat[..q].iter().map(|x| x.1).collect();
+    let mut last: Vec<f64> = lat[lat.len() - q..].iter().map(|x| x.1).collect();
+    println!(
+        "mode={mode:5} {dt:.0}s: video out {fps:.2} fps (source 30, ratio {:.3}); inferred {ips:.2}/s; \
+         sink latency p50 {:.1} p99 {:.1} max {:.1} ms; first quarter p50 {:.1} / last quarter p50 {:.1} ms; \
+         reported latency {reported:.1} ms (edgedetect {own:.1} ms; 2 x mean {mean_inf:.1} + 33.3 = {:.1}); \
+         frames within reported + 20 ms: {:.1} %",
+        fps / 30.0,
+        pct(&mut all.clone(), 50.0),
+        pct(&mut all.clone(), 99.0),
+        pct(&mut all, 100.0),
+        pct(&mut first, 50.0),
+        pct(&mut last, 50.0),
+        2.0 * mean_inf + 33.3,
+        100.0 * within
+    );
+}
+
+fn multi(variant: &str, model: &str, labels: &str, seconds: u64) {
+    let mut desc = String::new();
+    for i in 0..4 {
+        let id = if variant == "shared" {
+            "model-instance-id=bench".to_string()
+        } else {
+            String::new()
+        };
+        desc += &format!(
+            " videotestsrc is-live=true pattern=ball ! video/x-raw,format=RGB,width=640,height=480,framerate=15/1 ! \
+             edgedetect name=det{i} mode=live threads=2 model={model} labels={labels} {id} ! fakesink sync=true"
+        );
+    }
+    let pipeline = gst::parse::launch(&desc)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let dets: Vec<gst::Element> = (0..4)
+        .map(|i| pipeline.by_name(&format!("det{i}")).unwrap())
+        .collect();
+    let before: Vec<u64> = dets
+        .iter()
+        .map(|d| d.property::<u64>("frames-inferred"))
+        .collect();
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds));
+    let after: Vec<u64> = dets
+        .iter()
+        .map(|d| d.property::<u64>("frames-inferred"))
+        .collect();
+    let dt = t0.elapsed().as_secs_f64();
+    let per: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    let total = per.iter().sum::<u64>() as f64 / dt;
+    let (min, max) = (
+        per.iter().min().copied().unwrap_or(0),
+        per.iter().max().copied().unwrap_or(0),
+    );
+    let wait = dets[0]
+        .property::<Option<gst::Structure>>("instance-stats")
+        .and_then(|s| s.get::<f64>("mean-queue-wait-ms").ok())
+        .unwrap_or(0.0);
+    pipeline.set_state(gst::State::Null).unwrap();
+    println!(
+        "{variant:8} {dt:.0}s: peak RSS {:.0} MiB; inferences {total:.2}/s total; per stream {per:?}; \
+         fairness least/most {:.2}; instance mean queue wait {wait:.1} ms (det0's instance); load {}",
+        peak_rss_mib(),
+        min as f64 / max.max(1) as f64,
+        loadavg()
+    );
+}
+
+fn main() {
+    gst::init().unwrap();
+    gstedgeai::plugin_register_static().unwrap();
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("single") => {
+            let seconds = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(60);
+            let model = repo().join("target/test_models/yolov8_dense.onnx");
+            let model = model.to_str().unwrap();
+            println!("load before: {}", loadavg());
+            let (r0, ms0) = model_only_rate(model, 1, 5.0);
+            println!("model only (threads=1): {r0:.2} inf/s ({ms0:.1} ms)");
+            single("sync", model, seconds);
+            single("live", model, seconds);
+            let (r1, ms1) = model_only_rate(model, 1, 5.0);
+            println!(
+                "model only (threads=1): {r1:.2} inf/s ({ms1:.1} ms); mean of both {:.2} inf/s",
+                (r0 + r1) / 2.0
+            );
+            println!("load after: {}", loadavg());
+        }
+        Some("multi") => {
+            let variant = args.get(2).cloned().unwrap_or_else(|| "shared".into());
+            let seconds = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(30);
+            let shared = repo().join("../shared/models");
+            multi(
+                &variant,
+                shared.join("yolox_nano.onnx").to_str().unwrap(),
+                shared.join("coco.names").to_str().unwrap(),
+                seconds,
+            );
+        }
+        _ => eprintln!("usage: live_bench single [SECONDS] | multi shared|separate [SECONDS]"),
+    }
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MPL-2.0
+use super::*;
+
+/// A model taking 3 frame periods: frames 0, 3, 6... go (each one as soon as
+/// the previous comes back), the others pass.
+#[test]
+fn live_policy_sends_when_the_model_is_free() {
+    let mut p = LivePolicy::default();
+    let mut sent = Vec::new();
+    let mut busy_until = None;
+    for f in 0..10u32 {
+        if busy_until == Some(f) {
+            p.done();
+            busy_until = None;
+        }
+        if p.on_frame(1, false) == Decision::Infer {
+            sent.push(f);
+            busy_until = Some(f + 3);
+        }
+    }
+    assert_eq!(sent, vec![0, 3, 6, 9]);
+}
+
+#[test]
+fn live_policy_respects_interval_and_skip_marker() {
+    let mut p = LivePolicy::default();
+    let mut sent = Vec::new();
+    for f in 0..10u32 {
+        // The model answers at once.
+        if p.on_frame(4, f == 4) == Decision::Infer {
+            sent.push(f);
+            p.done();
+        }
+    }
+    // 4 carries the skip marker: 5 is the first frame due after it.
+    assert_eq!(sent, vec![0, 5, 9]);
+    assert!(p.due(1));
+    p.reset();
+    assert_eq!(p.on_frame(100, false), Decision::Infer);
+}
+
+#[test]
+fn release_queue_keeps_order_and_holds_until_done() {
+    let mut q: ReleaseQueue<&str, &str, u32> = ReleaseQueue::default();
+    let a = q.push_frame("a", true);
+    let b = q.push_frame("b", false);
+    q.push_event("eos");
+    assert!(q.pop_ready().is_none(), "a is with the model");
+    assert_eq!(q.frames(), 2);
+    assert!(q.complete(a, Some(7)));
+    assert!(!q.complete(a, Some(8)), "a second answer is ignored");
+    assert!(!q.complete(b, Some(1)), "b was not sent");
+    match q.pop_ready() {
+        Some(Item::Frame {
+            frame: "a",
+            outcome: Some(Some(7)),
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        q.pop_ready(),
+        Some(Item::Frame {
+            frame: "b",
+            outcome: Some(None),
+            ..
+        })
+    ));
+    assert!(matches!(q.pop_ready(), Some(Item::Event("eos"))));
+    assert!(q.is_empty());
+    let c = q.push_frame("c", true);
+    q.clear();
+    assert!(!q.complete(c, Some(1)), "flushed frames take no answer");
+}
+
+#[test]
+fn latency_estimate_is_bounded() {
+    let mut e = LatencyEstimator::new(100);
+    assert_eq!(e.estimate(33.3), None);
+    for _ in 0..99 {
+        e.record(40.0);
+    }
+    // p99 = 40 -> 45 ms.
+    assert_eq!(e.estimate(33.3), Some(45.0));
+    e.record(400.0);
+    // p99 of 100 samples = the 99th = 40: one outlier does not move it.
+    assert_eq!(e.estimate(33.3), Some(45.0));
+    for _ in 0..10 {
+        e.record(400.0);
+    }
+    // Now p99 = 400, capped at 2 x mean + one frame.
+    let mean = e.mean().unwrap();
+    assert!((mean - (89.0 * 40.0 + 11.0 * 400.0) / 100.0).abs() < 1e-9);
+    assert_eq!(e.estimate(33.3), Some(2.0 * mean + 33.3));
+    assert_eq!(e.samples(), 100);
+}
+
+#[test]
+fn round_robin_serves_each_stream_its_newest_frame() {
+    let mut rr: RoundRobin<&str> = RoundRobin::default();
+    rr.register(1);
+    rr.register(2);
+    rr.register(3);
+    assert!(rr.submit(1, 10, "1a").is_none());
+    assert_eq!(rr.submit(1, 11, "1b"), Some((10, "1a")));
+    assert!(rr.submit(3, 30, "3a").is_none());
+    assert_eq!(rr.take_next(), Some((1, 11, "1b")));
+    assert!(rr.submit(1, 12, "1c").is_none());
+    assert!(rr.submit(2, 20, "2a").is_none());
+    // After 1 comes 2, then 3, then 1 again.
+    assert_eq!(rr.take_next(), Some((2, 20, "2a")));
+    assert_eq!(rr.take_next(), Some((3, 30, "3a")));
+    assert_eq!(rr.take_next(), Some((1, 12, "1c")));
+    assert_eq!(rr.take_next(), None);
+    assert_eq!(rr.replace(2, 21, "2b"), Err("2b"));
+    rr.submit(2, 22, "2c");
+    assert_eq!(rr.replace(2, 23, "2d"), Ok((22, "2c")));
+    assert_eq!(rr.cancel(2), Some((23, "2d")));
+    rr.submit(3, 31, "3b");
+    assert_eq!(rr.unregister(3), Some((31, "3b")));
+    assert_eq!(rr.streams(), 2);
+    assert!(!rr.has_waiting());
+}

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MPL-2.0
+//! `edgedetect mode=live` and shared model instances: order and count kept
+//! with a live source and a model slower than the camera, inferred flags
+//! consistent with the detections, EOS and flush with a frame in flight,
+//! state changes in PLAYING, one instance shared by several elements started
+//! and stopped in any order, a conflicting setting under one id, the latency
+//! query.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use gst::prelude::*;
+
+/// The slow YOLOv8n-sized model (about 40 ms per inference on one thread here).
+fn dense_model() -> String {
+    test_models_dir()
+        .join("yolov8_dense.onnx")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+const WAIT: gst::ClockTime = gst::ClockTime::from_seconds(120);
+
+/// What the sink saw: (pts, inferred, objects, has inference latency), and
+/// the order of buffers and EOS.
+#[derive(Default)]
+struct Seen {
+    frames: Vec<(gst::ClockTime, Option<bool>, usize, bool)>,
+    eos_after: Option<usize>,
+}
+
+fn watch(pad: &gst::Pad) -> Arc<Mutex<Seen>> {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let s = seen.clone();
+    pad.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |_, info| {
+            let mut s = s.lock().unwrap();
+            match &info.data {
+                Some(gst::PadProbeData::Buffer(b)) => {
+                    let fi = gstedgeai::meta::frame_info(b);
+                    let n = b
+                        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+                        .count();
+                    s.frames.push((
+                        b.pts().unwrap(),
+                        fi.inferred,
+                        n,
+                        fi.inference_latency_ms.is_some(),
+                    ));
+                }
+                Some(gst::PadProbeData::Event(e)) if e.type_() == gst::EventType::Eos => {
+                    s.eos_after = Some(s.frames.len());
+                }
+                _ => {}
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+    seen
+}
+
+fn wait_eos_or_error(pipeline: &gst::Pipeline) {
+    let bus = pipeline.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(WAIT, &[gst::MessageType::Eos, gst::MessageType::Error])
+        .expect("no EOS within the timeout");
+    if let gst::MessageView::Error(e) = msg.view() {
+        panic!("{} ({:?})", e.error(), e.debug());
+    }
+}
+
+/// A live 30 fps source into a model slower than the camera: every frame
+/// comes out, in order, once; inferred frames carry their inference time,
+/// the others no objects; the model is kept busy (more than a few frames
+/// inferred, but not all); EOS comes after the last frame; the pipeline's
+/// latency includes what edgedetect reports.
+#[test]
+fn live_mode_keeps_every_frame_in_order() {
+    init();
+    let n = 60;
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc is-live=true num-buffers={n} pattern=ball ! \
+         video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! \
+         edgedetect name=det mode=live threads=1 conf-threshold=0.01 model={} ! fakesink name=sink sync=true",
+        dense_model()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let det = pipeline.by_name("det").unwrap();
+    let seen = watch(&det.static_pad("src").unwrap());
+    pipeline.set_state(gst::State::Playing).unwrap();
+    wait_eos_or_error(&pipeline);
+
+    let mut q = gst::query::Latency::new();
+    assert!(pipeline.query(&mut q));
+    let (live, min, _) = q.result();
+    let ours = det.property::<f64>("live-latency");
+    let mean = det.property::<f64>("mean-latency");
+    pipeline.set_state(gst::State::Null).unwrap();
+
+    let s = seen.lock().unwrap();
+    assert_eq!(s.frames.len(), n, "every frame comes out once");
+    assert_eq!(s.eos_after, Some(n), "EOS after the last frame");
+    let first = s.frames[0].0.nseconds();
+    for (i, f) in s.frames.iter().enumerate() {
+        // videotestsrc stamps frame i at start + i/30 s: order and identity kept.
+        assert_eq!(
+            f.0.nseconds() - first,
+            (i as u64 * 1_000_000_000) / 30,
+            "frame {i} out of order"
+        );
+        match f.1 {
+            Some(true) => assert!(f.3, "inferred frame {i} without its inference time"),
+            Some(false) => assert_eq!(f.2, 0, "frame {i} not inferred but has objects"),
+            None => panic!("frame {i} without the inferred flag"),
+        }
+    }
+    let inferred = s.frames.iter().filter(|f| f.1 == Some(true)).count();
+    assert_eq!(det.property::<u64>("frames-inferred"), inferred as u64);
+    assert_eq!(det.property::<u64>("frames-skipped"), (n - inferred) as u64);
+    assert_eq!(
+        s.frames[0].1,
+        Some(true),
+        "the model is free for the first frame"
+    );
+    assert!(inferred >= 2, "the model ran on {inferred} frame(s) only");
+    assert!(live);
+    assert!(ours > 0.0, "live mode reports its latency");
+    assert!(
+        min.nseconds() as f64 >= ours * 1e6 - 1.0,
+        "pipeline latency {min} < ours {ours} ms"
+    );
+    // Bounded: at most 2 x mean inference + one frame (mean-latency is the
+    // per-frame pre + inference + post time, a lower bound of the measured one).
+    assert!(
+        ours <= 2.0 * mean * 3.0 + 33.4,
+        "reported {ours} ms for a mean inference of {mean} ms"
+    );
+}
+
+fn harness(props: &[(&str, &str)]) -> gst_check::Harness {
+    let el = gst::ElementFactory::make("edgedetect").build().unwrap();
+    for (k, v) in props {
+        el.set_property_from_str(k, v);
+    }
+    let mut h = gst_check::Harness::with_element(&el, Some("sink"), Some("src"));
+    h.set_src_caps_str("video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+    h
+}
+
+fn frame(i: u64) -> gst::Buffer {
+    let mut b = gst::Buffer::with_size(64 * 48 * 3).unwrap();
+    b.get_mut()
+        .unwrap()
+        .set_pts(gst::ClockTime::from_mseconds(33 * i));
+    b
+}
+
+/// EOS with a frame in flight: the frame is finished, then EOS goes on. A
+/// flush drops what is held; the next frame goes to the model again.
+#[test]
+fn eos_and_flush_with_a_frame_in_flight() {
+    init();
+    let model = dense_model();
+    let mut h = harness(&[("model", &model), ("mode", "live"), ("threads", "1")]);
+    let seen = watch(&h.element().unwrap().static_pad("src").unwrap());
+    // Frame 0 goes to the model, 1 and 2 wait behind it.
+    for i in 0..3 {
+        h.push(frame(i)).unwrap();
+    }
+    // Flush: what is held is dropped, the answer for frame 0 ignored.
+    assert!(h.push_event(gst::event::FlushStart::new()));
+    assert!(h.push_event(gst::event::FlushStop::new(true)));
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    h.push(frame(10)).unwrap();
+    h.push(frame(11)).unwrap();
+    assert!(h.push_event(gst::event::Eos::new()));
+    let a = h.pull().expect("frame 10");
+    let b = h.pull().expect("frame 11");
+    assert_eq!(a.pts(), Some(gst::ClockTime::from_mseconds(330)));
+    assert_eq!(b.pts(), Some(gst::ClockTime::from_mseconds(363)));
+    let s = seen.lock().unwrap();
+    // Frames flushed while held never came out; EOS came after frame 11.
+    let pts: Vec<u64> = s.frames.iter().map(|f| f.0.mseconds()).collect();
+    assert!(
+        pts == [330, 363] || pts.ends_with(&[330, 363]) && pts.iter().all(|&p| p != 66),
+        "{pts:?}"
+    );
+    assert_eq!(s.eos_after, Some(s.frames.len()));
+    // After the flush the model takes frames again: 10 goes, or 11 if it
+    // replaced 10 while the worker still finished the flushed frame 0.
+    let inferred = [&a, &b].map(|x| gstedgeai::meta::frame_info(x).inferred);
+    assert!(inferred.contains(&Some(true)), "{inferred:?}");
+}
+
+/// sync mode: today's behaviour, every frame waits for its inference.
+#[test]
+fn sync_mode_infers_every_frame() {
+    init();
+    let model = dense_model();
+    let mut h = harness(&[("model", &model), ("mode", "sync"), ("threads", "1")]);
+    for i in 0..3 {
+        h.push(frame(i)).unwrap();
+    }
+    for _ in 0..3 {
+        let b = h.pull().unwrap();
+        assert_eq!(gstedgeai::meta::frame_info(&b).inferred, Some(true));
+    }
+    assert_eq!(h.element().unwrap().property::<f64>("live-latency"), 0.0);
+}
+
+/// State changes in PLAYING with frames in flight: to READY and back, then
+/// to NULL, without hanging; frames flow again after the restart.
+#[test]
+fn state_changes_while_playing() {
+    init();
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc is-live=true ! video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! \
+         edgedetect name=det threads=1 model={} ! fakesink name=sink sync=true",
+        dense_model()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let det = pipeline.by_name("det").unwrap();
+    let seen = watch(&det.static_pad("src").unwrap());
+    for _ in 0..2 {
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let (r, ..) = pipeline.state(gst::ClockTime::from_seconds(60));
+        r.unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        let before = seen.lock().unwrap().frames.len();
+        assert!(before > 0, "no frame came out");
+        pipeline.set_state(gst::State::Ready).unwrap();
+        seen.lock().unwrap().frames.clear();
+    }
+    pipeline.set_state(gst::State::Playing).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+/// One instance shared by two elements started and stopped in any order; a
+/// third asking for other settings under the id fails, naming the holder.
+#[test]
+fn shared_instance_any_order_and_conflict() {
+    init();
+    let model = dense_model();
+    let id = "live-test-shared";
+    let mut a = harness(&[
+        ("model", &model),
+        ("mode", "live"),
+        ("threads", "1"),
+        ("model-instance-id", id),
+        ("name", "det-a"),
+    ]);
+    let mut b = harness(&[
+        ("model", &model),
+        ("mode", "sync"),
+        ("threads", "1"),
+        ("model-instance-id", id),
+    ]);
+    a.push(frame(0)).unwrap();
+    b.push(frame(0)).unwrap();
+    assert_eq!(
+        gstedgeai::meta::frame_info(&a.pull().unwrap()).inferred,
+        Some(true)
+    );
+    assert_eq!(
+        gstedgeai::meta::frame_info(&b.pull().unwrap()).inferred,
+        Some(true)
+    );
+    let stats = |h: &gst_check::Harness| {
+        h.element()
+            .unwrap()
+            .property::<Option<gst::Structure>>("instance-stats")
+            .unwrap()
+    };
+    // The worker counts its inference just after handing the frame back.
+    let mut sa = stats(&a);
+    for _ in 0..100 {
+        if sa.get::<u64>("inferences").unwrap() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        sa = stats(&a);
+    }
+    assert_eq!(sa.get::<u32>("streams").unwrap(), 2);
+    // Both elements' inferences, plus the warm-up runs of neither (they are not counted).
+    assert_eq!(sa.get::<u64>("inferences").unwrap(), 2);
+    assert_eq!(
+        stats(&b).get::<u64>("inferences").unwrap(),
+        2,
+        "one instance, read from either element"
+    );
+
+    // A conflicting setting under the same id fails and names det-a.
+    let pipeline = gst::Pipeline::new();
+    let c = gst::ElementFactory::make("edgedetect")
+        .property("model", &model)
+        .property("threads", 2u32)
+        .property("model-instance-id", id)
+        .build()
+        .unwrap();
+    let src = gst::ElementFactory::make("fakesrc").build().unwrap();
+    let sink = gst::ElementFactory::make("fakesink").build().unwrap();
+    pipeline.add_many([&src, &c, &sink]).unwrap();
+    assert!(pipeline.set_state(gst::State::Paused).is_err());
+    let bus = pipeline.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(gst::ClockTime::from_seconds(1), &[gst::MessageType::Error])
+        .expect("an error message");
+    let gst::MessageView::Error(e) = msg.view() else {
+        unreachable!()
+    };
+    let text = e.error().to_string();
+    assert!(
+        text.contains("det-a") && text.contains("threads=1"),
+        "{text}"
+    );
+    pipeline.set_state(gst::State::Null).unwrap();
+
+    // The first user stops first: the other keeps the instance.
+    drop(a);
+    b.push(frame(1)).unwrap();
+    assert_eq!(
+        gstedgeai::meta::frame_info(&b.pull().unwrap()).inferred,
+        Some(true)
+    );
+    assert_eq!(stats(&b).get::<u32>("streams").unwrap(), 1);
+    drop(b);
+    // Freed with its last user: other settings may now take the id.
+    let mut d = harness(&[
+        ("model", &model),
+        ("threads", "2"),
+        ("model-instance-id", id),
+    ]);
+    d.push(frame(0)).unwrap();
+    assert!(d.pull().is_ok());
+}
