@@ -113,6 +113,8 @@ fn buffer_of(boxes: &[[f64; 4]], k: usize) -> gst::Buffer {
                 tracked: true,
                 vx: 0.0,
                 vy: 0.0,
+                first_seen: None,
+                last_seen: None,
             });
             meta::add_object(b, &o, W, H);
         }

@@ -447,6 +447,8 @@ impl Zones {
                     tracked: true,
                     vx: 0.0,
                     vy: 0.0,
+                    first_seen: None,
+                    last_seen: None,
                 });
                 meta::add_object(b, &o, 100, 100);
             }

@@ -8,8 +8,6 @@ use std::time::Instant;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use gst_video::prelude::*;
-
 use super::{Mode, ModelFormat, Provider};
 use crate::inference::ModelFamily;
 use crate::inference::labels::{self, class_id, read_labels};
