@@ -8,6 +8,7 @@ use std::time::Instant;
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+
 use super::{Mode, ModelFormat, Provider};
 use crate::inference::ModelFamily;
 use crate::inference::labels::{self, class_id, read_labels};
