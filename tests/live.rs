@@ -39,7 +39,8 @@ fn watch(pad: &gst::Pad) -> Arc<Mutex<Seen>> {
     pad.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
         move |_, info| {
-            let mut s = s.lock().unwrap();
+            // A failed assertion elsewhere must not turn into an abort here.
+            let mut s = s.lock().unwrap_or_else(|e| e.into_inner());
             match &info.data {
                 Some(gst::PadProbeData::Buffer(b)) => {
                     let fi = gstedgeai::meta::frame_info(b);
@@ -187,6 +188,13 @@ fn eos_and_flush_with_a_frame_in_flight() {
     let b = h.pull().expect("frame 11");
     assert_eq!(a.pts(), Some(gst::ClockTime::from_mseconds(330)));
     assert_eq!(b.pts(), Some(gst::ClockTime::from_mseconds(363)));
+    // The source pad's task pushes EOS after frame 11; wait until it has.
+    loop {
+        let ev = h.pull_event().expect("EOS after frame 11");
+        if ev.type_() == gst::EventType::Eos {
+            break;
+        }
+    }
     let s = seen.lock().unwrap();
     // Frames flushed while held never came out; EOS came after frame 11.
     let pts: Vec<u64> = s.frames.iter().map(|f| f.0.mseconds()).collect();
