@@ -1,12 +1,12 @@
-"""Detections on YUV input against the BGR path, per colorimetry (docs/edgedetect.md).
+r"""Detections on YUV input against the BGR path, per colorimetry (docs/edgedetect.md).
 
 The first N COCO photos of target/coco_png (decoded once to PNG) go through
 `edgedetect` (YOLOX-nano, conf 0.3) as BGR, and as YUV made two ways:
 
 - numpy (the reference): exact R'G'B' -> Y'CbCr matrix of the colorimetry
   (Kr, Kb of ITU-R BT.601 / BT.709 / BT.2020, limited or full range), chroma
-  averaged over each 2x2 block (centred siting, what the caps' default for
-  these sizes says and what edgedetect reads), rounded to nearest; the frames
+  averaged over each 2x2 block (centred siting: what edgedetect reads, and
+  what videoconvert writes too), rounded to nearest; the frames
   are written in GStreamer's default layout and fed through `rawvideoparse`
   with explicit caps;
 - `videoconvert` (BGR -> I420 with each colorimetry), as it happens in a real
@@ -16,10 +16,13 @@ Every BGR box is matched to a box of the same class with IoU >= 0.8 (greedy,
 best IoU first), and the confidence differences of the matches are
 summarised.
 
+    . .venv/bin/activate
     GST_PLUGIN_PATH=target/release python3 tools/colorimetry_table.py \
         --model ../shared/models/yolox_nano.onnx --labels ../shared/models/coco.names
 
-`--planes` instead compares videoconvert's planes with numpy's, per plane.
+`--planes` instead compares videoconvert's planes with numpy's, per plane;
+`--swap bt709` measures numpy's frames with one plane at a time taken from
+videoconvert's (which plane makes a gap).
 """
 
 import argparse
@@ -192,7 +195,7 @@ def compare(ref, got):
 
 
 def videoconvert_planes(png, colorimetry, d):
-    """videoconvert's I420 planes (BGR -> I420) of one PNG."""
+    """videoconvert's I420 frame (BGR -> I420) of one PNG, as bytes."""
     out = os.path.join(d, "vc.yuv")
     desc = (
         f"filesrc location={png} ! pngdec ! videoconvert ! "
@@ -201,6 +204,50 @@ def videoconvert_planes(png, colorimetry, d):
     subprocess.run(["gst-launch-1.0", "-q", *desc.split()], check=True)
     data = np.fromfile(out, np.uint8)
     return data
+
+
+def unpack_i420(data, w, h):
+    """Y, U, V planes of an I420 frame in GStreamer's default layout (see `pack`)."""
+    ys, cs = round_up_4(w), round_up_4((w + 1) // 2)
+    ch, cw = (h + 1) // 2, (w + 1) // 2
+    u0 = ys * (h + h % 2)
+    y = data[: ys * h].reshape(h, ys)[:, :w]
+    u = data[u0 : u0 + cs * ch].reshape(ch, cs)[:, :cw]
+    v = data[u0 + cs * ch : u0 + 2 * cs * ch].reshape(ch, cs)[:, :cw]
+    return y, u, v
+
+
+def run_swapped(pngs, colorimetry, model, labels, d):
+    """numpy's I420 frames (limited range) with videoconvert's planes swapped in:
+    rows (label, frames) for all of videoconvert's, all of numpy's, and each one plane."""
+    variants = [
+        ("videoconvert Y, U, V", "vvv"),
+        ("numpy Y, U, V", "nnn"),
+        ("videoconvert Y", "vnn"),
+        ("videoconvert U (Cb)", "nvn"),
+        ("videoconvert V (Cr)", "nnv"),
+    ]
+    frames = [[] for _ in variants]
+    for i, path in enumerate(pngs):
+        rgb = read_png_rgb(path)
+        h, w = rgb.shape[:2]
+        ours = yuv420(rgb, colorimetry, False)
+        theirs = unpack_i420(videoconvert_planes(path, colorimetry, d), w, h)
+        desc = []
+        for k, (_, pick) in enumerate(variants):
+            planes = [theirs[j] if c == "v" else ours[j] for j, c in enumerate(pick)]
+            raw = os.path.join(d, f"{i}_{k}.yuv")
+            with open(raw, "wb") as f:
+                f.write(pack("I420", *planes))
+            desc.append(
+                f"filesrc location={raw} ! rawvideoparse format=i420 width={w} height={h} "
+                f"colorimetry={colorimetry} framerate=1/1 ! {detect_opts(model, labels)} ! "
+                f"edgejson location={raw}.jsonl ! fakesink"
+            )
+        subprocess.run(["gst-launch-1.0", "-q", *" ".join(desc).split()], check=True)
+        for k in range(len(variants)):
+            frames[k].append(read_jsonl(os.path.join(d, f"{i}_{k}.yuv.jsonl"))[0])
+    return [(label, f) for (label, _), f in zip(variants, frames)]
 
 
 def plane_report(pngs, d):
@@ -216,14 +263,8 @@ def plane_report(pngs, d):
             ours = np.frombuffer(pack("I420", *yuv420(rgb, matrix, full)), np.uint8)
             theirs = videoconvert_planes(path, colorimetry, d)
             h, w = rgb.shape[:2]
-            ys, cs, ch = round_up_4(w), round_up_4((w + 1) // 2), (h + 1) // 2
-            cw = (w + 1) // 2
-            u0 = ys * (h + h % 2)
-            offs = {"Y": (0, ys, h, w), "U": (u0, cs, ch, cw), "V": (u0 + cs * ch, cs, ch, cw)}
-            for p, (o, s, ph, pw) in offs.items():
-                a = theirs[o : o + s * ph].reshape(ph, s)[:, :pw].astype(np.int32)
-                b = ours[o : o + s * ph].reshape(ph, s)[:, :pw].astype(np.int32)
-                acc[p].append((a - b).ravel())
+            for p, a, b in zip("YUV", unpack_i420(theirs, w, h), unpack_i420(ours, w, h)):
+                acc[p].append((a.astype(np.int32) - b.astype(np.int32)).ravel())
         cells = []
         for p in "YUV":
             x = np.concatenate(acc[p])
@@ -248,6 +289,12 @@ def main():
         action="store_true",
         help="compare videoconvert's I420 planes with numpy's instead (no model needed)",
     )
+    ap.add_argument(
+        "--swap",
+        choices=sorted(KR_KB),
+        help="measure numpy's limited-range I420 of this matrix with each of videoconvert's "
+        "planes swapped in, instead of the tables",
+    )
     args = ap.parse_args()
     pngs = sorted(p for p in os.listdir(args.pngs) if p.endswith(".png"))[: args.n]
     if len(pngs) < args.n:
@@ -264,6 +311,13 @@ def main():
         ref = run_videoconvert(d, args.n, "BGR", args.model, args.labels, os.path.join(d, "bgr.jsonl"))
         boxes = sum(len(f["objects"]) for f in ref)
         print(f"BGR: {boxes} boxes on {len(ref)} photos")
+        if args.swap:
+            print(f"\nI420 {args.swap} (limited range): numpy's planes, some of videoconvert's:")
+            print("| planes | missed | confidence difference mean / p95 / max |\n|---|---|---|")
+            for label, got in run_swapped(pngs, args.swap, args.model, args.labels, d):
+                missed, mean, p95, mx = compare(ref, got)
+                print(f"| {label} | {missed} | {mean:.4f} / {p95:.3f} / {mx:.3f} |")
+            return
         header = "| input | missed | confidence difference mean / p95 / max |\n|---|---|---|"
         if args.source in ("numpy", "both"):
             print("\nYUV made by numpy (exact matrix, 2x2 box chroma), through rawvideoparse:")
