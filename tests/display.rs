@@ -16,28 +16,32 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A child process killed (and reaped) when dropped.
+/// A child process stopped (SIGTERM, then SIGKILL after 2 s) and reaped
+/// when dropped; SIGTERM lets Xvfb remove its lock file and socket.
 struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child's pid, not yet reaped.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let start = Instant::now();
+        while matches!(self.0.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
-/// Starts Xvfb on a free display number (no lock file in /tmp), its screen
-/// kept in `fbdir/Xvfb_screen0`.
-fn xvfb(fbdir: &std::path::Path) -> (Killed, String) {
-    let n = (100 + std::process::id() % 400..600)
-        .find(|n| {
-            !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                && !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-        })
-        .expect("a free X display number");
-    let child = Command::new("Xvfb")
+/// Starts Xvfb, its screen kept in `dir/Xvfb_screen0` and its log in
+/// `dir/xvfb.log`. Xvfb picks a free display number itself and writes it
+/// (`-displayfd`) once it accepts clients: no race with other X servers.
+fn xvfb(dir: &std::path::Path) -> (Killed, String) {
+    let log = std::fs::File::create(dir.join("xvfb.log")).expect("xvfb.log");
+    let mut child = Command::new("Xvfb")
         .args([
-            &format!(":{n}"),
+            "-displayfd",
+            "1",
             "-screen",
             "0",
             "640x480x24",
@@ -46,22 +50,26 @@ fn xvfb(fbdir: &std::path::Path) -> (Killed, String) {
             "tcp",
             "-fbdir",
         ])
-        .arg(fbdir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(log)
         .spawn()
         .expect("Xvfb (Debian package xvfb, installed by scripts/setup.sh)");
+    let stdout = child.stdout.take().unwrap();
     let child = Killed(child);
-    // Ready when its socket accepts connections.
-    let socket = format!("/tmp/.X11-unix/X{n}");
-    let start = Instant::now();
-    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "Xvfb :{n} does not accept connections"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+    let n: u32 = line.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "Xvfb gave no display number within 20 s; its log: {}",
+            std::fs::read_to_string(dir.join("xvfb.log")).unwrap_or_default()
+        )
+    });
     (child, format!(":{n}"))
 }
 
@@ -94,7 +102,8 @@ fn headline_pipeline_plays_into_a_real_window() {
         if let Some(status) = launch.0.try_wait().unwrap() {
             let mut err = String::new();
             std::io::Read::read_to_string(&mut launch.0.stderr.take().unwrap(), &mut err).ok();
-            panic!("gst-launch-1.0 ended ({status}) before playing: {err}");
+            let xlog = std::fs::read_to_string(dir.join("xvfb.log")).unwrap_or_default();
+            panic!("gst-launch-1.0 ended ({status}) before playing: {err}\nXvfb's log: {xlog}");
         }
         let lines = std::fs::read_to_string(&json)
             .map(|t| t.lines().count())
