@@ -31,9 +31,11 @@
 //! ([`Preprocessor`] caches them), each source row is resampled
 //! horizontally at most once, and only the padding is filled with
 //! `pad_value`. The kernels are portable Rust that the compiler vectorises:
-//! SSE2 or AVX2 on x86-64 (picked at run time with the `multiversion`
-//! crate), NEON on aarch64; no `unsafe`. Each has a scalar reference it
-//! must equal exactly (tested); see the comment above `BLOCK`.
+//! SSE2, AVX2 or AVX-512 on x86-64 (picked at run time with the
+//! `multiversion` crate), NEON on aarch64, without `unsafe`; only the
+//! NV12/I420 horizontal passes on x86-64 keep SSE2 intrinsics (faster
+//! there). Each kernel has a scalar reference it must equal exactly
+//! (tested); see the comment above `BLOCK`.
 //!
 //! # YUV input
 //!
@@ -280,7 +282,11 @@ struct Tap {
     i1: u32,
     w0: u32,
     w1: u32,
-    /// `w0 | w1 << 16`, for `pmaddwd`.
+    /// `w0 | w1 << 16`, for `pmaddwd` (the SSE2 kernels).
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        allow(dead_code)
+    )]
     wp: u32,
 }
 
@@ -731,7 +737,8 @@ fn hpass_packed_body(src: &[u8], xc: &Cols, bpp: usize, offs: [usize; 3], dst: &
     }
 }
 
-/// Scalar reference of [`hpass_packed`].
+/// Scalar reference of [`hpass_packed`] (tests only).
+#[cfg(test)]
 fn hpass_packed_scalar(src: &[u8], xs: &[Tap], bpp: usize, offs: [usize; 3], dst: &mut [u16]) {
     let n = xs.len().min(dst.len() / 3);
     let at = |i: u32, c: usize| {
@@ -814,7 +821,11 @@ fn hpass_plane_body(src: &[u8], xc: &Cols, dst: &mut [u16]) {
     }
 }
 
-/// Scalar reference of [`hpass_plane`].
+/// Scalar reference of [`hpass_plane`] (and the tail of the SSE2 kernel).
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "sse2")),
+    allow(dead_code)
+)]
 fn hpass_plane_scalar(src: &[u8], xs: &[Tap], dst: &mut [u16]) {
     let at = |i: u32| src.get(i as usize).copied().map_or(0, u32::from);
     for (t, d) in xs.iter().zip(dst) {
@@ -872,7 +883,11 @@ fn hpass_uv_body(src: &[u8], xc: &Cols, du: &mut [u16], dv: &mut [u16]) {
     }
 }
 
-/// Scalar reference of [`hpass_uv`].
+/// Scalar reference of [`hpass_uv`] (and the tail of the SSE2 kernel).
+#[cfg_attr(
+    not(all(target_arch = "x86_64", target_feature = "sse2")),
+    allow(dead_code)
+)]
 fn hpass_uv_scalar(src: &[u8], xs: &[Tap], du: &mut [u16], dv: &mut [u16]) {
     let at = |i: u32, c: usize| src.get(i as usize + c).copied().map_or(0, u32::from);
     for ((t, u), v) in xs.iter().zip(du).zip(dv) {
@@ -884,7 +899,7 @@ fn hpass_uv_scalar(src: &[u8], xs: &[Tap], du: &mut [u16], dv: &mut [u16]) {
 /// SSE2 kernels for the plane and chroma horizontal passes on x86-64
 /// (SSE2 is part of the x86-64 baseline, so no runtime detection is
 /// needed). They keep the gathered bytes in registers, which beats the
-/// portable block kernels here (210 against 290 ns per 416-sample row);
+/// portable block kernels here (210 against 290-430 ns per 416-sample row);
 /// other targets use the portable kernels. Each handles a prefix of
 /// the taps, stopping where a load would leave the row (the last pixel or
 /// two), and returns how many it did; the scalar code does the rest.
