@@ -5,15 +5,21 @@
 //! alike; ratios are taken within a round.
 //!
 //!     cargo bench --bench pipeline [-- --rounds 3 --frames 300]
+//!     cargo bench --bench pipeline -- --plugin-only --formats I420,NV12,BGR,BGRx
 //!
 //! 1. `inference`: ONNX Runtime alone on a pre-processed tensor (no pipeline).
-//! 2. `plugin-I420`, `plugin-BGR`: the first N frames of vtest.avi, decoded
-//!    once to raw files, read back with `filesrc ! rawvideoparse` and pushed as
-//!    fast as possible through `edgedetect` into `fakesink`.
+//! 2. `plugin-<format>` (`--formats`, default I420 and BGR): the first N
+//!    frames of vtest.avi, decoded once to raw files, read back with
+//!    `filesrc ! rawvideoparse` and pushed as fast as possible through
+//!    `edgedetect` into `fakesink`. `skip-<format>`: the same with
+//!    `interval` larger than N, so that every frame but the first passes
+//!    without pre-processing or inference (the element's and the pipeline's
+//!    own per-buffer cost).
 //! 3. `pipeline`: `filesrc ! decodebin ! videoconvert ! edgedetect ! fakesink`
 //!    on the same N frames of vtest.avi, and `python`: the seed-style Python loop
 //!    (tools/python_loop_baseline.py: OpenCV decode, ONNX Runtime, NumPy);
 //!    `pipeline+queue` adds a `queue` after the decoder so decoding overlaps inference.
+//!    `--plugin-only` leaves these three out.
 //!
 //! YOLOX-nano, 2 threads everywhere.
 
@@ -33,6 +39,19 @@ fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+fn text_arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| default.to_string())
 }
 
 fn shared() -> PathBuf {
@@ -92,7 +111,15 @@ fn main() {
     let video = shared.join("media/vtest.avi");
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let i420 = raw_file(&video, "I420", frames, &dir);
+    let plugin_only = flag("--plugin-only");
+    let formats: Vec<String> = text_arg("--formats", "I420,BGR")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let raws: Vec<PathBuf> = formats
+        .iter()
+        .map(|f| raw_file(&video, f, frames, &dir))
+        .collect();
     let bgr = raw_file(&video, "BGR", frames, &dir);
 
     let mut detector = Detector::load(&DetectorConfig {
@@ -128,10 +155,11 @@ fn main() {
             PathBuf::from("python3")
         }
     };
-    let plugin = |path: &Path, format: &str| {
+    let plugin = |path: &Path, format: &str, interval: usize| {
         format!(
             "filesrc location={} ! rawvideoparse width={w} height={h} format={} framerate=10/1 ! \
-             edgedetect model={} threads={THREADS} conf-threshold=0.3 ! fakesink sync=false",
+             edgedetect model={} threads={THREADS} conf-threshold=0.3 interval={interval} ! \
+             fakesink sync=false",
             path.display(),
             format.to_lowercase(),
             model.display()
@@ -146,14 +174,13 @@ fn main() {
 
     // The same with a queue after the decoder: decoding overlaps inference.
     let whole_queued = whole.replace("! identity", "! queue max-size-buffers=4 ! identity");
-    let names = [
-        "inference",
-        "plugin-I420",
-        "plugin-BGR",
-        "pipeline",
-        "python",
-        "pipeline+queue",
-    ];
+    let mut names = vec!["inference".to_string()];
+    names.extend(formats.iter().map(|f| format!("plugin-{f}")));
+    names.extend(formats.iter().map(|f| format!("skip-{f}")));
+    let fixed = names.len();
+    if !plugin_only {
+        names.extend(["pipeline", "python", "pipeline+queue"].map(String::from));
+    }
     let mut fps: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for round in 0..rounds {
         let t = Instant::now();
@@ -161,9 +188,19 @@ fn main() {
             detector.run_model_only().expect("inference");
         }
         fps[0].push(frames as f64 / t.elapsed().as_secs_f64());
-        fps[1].push(frames as f64 / run_to_eos(&plugin(&i420, "I420")).as_secs_f64());
-        fps[2].push(frames as f64 / run_to_eos(&plugin(&bgr, "BGR")).as_secs_f64());
-        fps[3].push(frames as f64 / run_to_eos(&whole).as_secs_f64());
+        for (i, (raw, f)) in raws.iter().zip(&formats).enumerate() {
+            let d = run_to_eos(&plugin(raw, f, 1));
+            fps[1 + i].push(frames as f64 / d.as_secs_f64());
+        }
+        for (i, (raw, f)) in raws.iter().zip(&formats).enumerate() {
+            let d = run_to_eos(&plugin(raw, f, frames + 1));
+            fps[1 + formats.len() + i].push(frames as f64 / d.as_secs_f64());
+        }
+        if plugin_only {
+            eprintln!("round {}: {}", round + 1, summary(&names, &fps, round));
+            continue;
+        }
+        fps[fixed].push(frames as f64 / run_to_eos(&whole).as_secs_f64());
         let out = std::process::Command::new(&python)
             .args([
                 "tools/python_loop_baseline.py",
@@ -183,18 +220,9 @@ fn main() {
         let text = String::from_utf8_lossy(&out.stdout);
         let last = text.lines().last().unwrap_or("{}");
         let v: serde_json::Value = serde_json::from_str(last).expect("python JSON");
-        fps[4].push(v["fps"].as_f64().expect("fps"));
-        fps[5].push(frames as f64 / run_to_eos(&whole_queued).as_secs_f64());
-        eprintln!(
-            "round {}: {}",
-            round + 1,
-            names
-                .iter()
-                .zip(&fps)
-                .map(|(n, f)| format!("{n} {:.1} fps", f[round]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        fps[fixed + 1].push(v["fps"].as_f64().expect("fps"));
+        fps[fixed + 2].push(frames as f64 / run_to_eos(&whole_queued).as_secs_f64());
+        eprintln!("round {}: {}", round + 1, summary(&names, &fps, round));
     }
 
     let median = |v: &[f64]| {
@@ -215,15 +243,59 @@ fn main() {
     }
     println!("\n| ratio (same round) | median | per round |");
     println!("|---|---|---|");
-    for (label, a, b) in [
-        ("plugin-I420 / inference (target >= 0.95)", 1, 0),
-        ("plugin-BGR / inference (target >= 0.95)", 2, 0),
-        ("pipeline / python (target >= 1.2)", 3, 4),
-        ("pipeline+queue / python", 5, 4),
-        ("pipeline / inference", 3, 0),
-    ] {
+    let mut ratios: Vec<(String, usize, usize)> = formats
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (format!("plugin-{f} / inference (target >= 0.95)"), 1 + i, 0))
+        .collect();
+    if !plugin_only {
+        ratios.extend([
+            (
+                "pipeline / python (target >= 1.2)".to_string(),
+                fixed,
+                fixed + 1,
+            ),
+            ("pipeline+queue / python".to_string(), fixed + 2, fixed + 1),
+            ("pipeline / inference".to_string(), fixed, 0),
+        ]);
+    }
+    for (label, a, b) in ratios {
         let r = ratio(a, b);
         let per: Vec<String> = r.iter().map(|x| format!("{x:.3}")).collect();
         println!("| {label} | {:.3} | {} |", median(&r), per.join(", "));
     }
+    // Per-frame cost of the element beyond inference, in ms: 1/plugin - 1/inference.
+    println!("\n| per-frame cost (ms, same round) | median | per round |");
+    println!("|---|---|---|");
+    for (i, f) in formats.iter().enumerate() {
+        for (label, k) in [
+            (format!("plugin-{f} minus inference"), 1 + i),
+            (
+                format!("skip-{f} (no pre-processing, no inference)"),
+                1 + formats.len() + i,
+            ),
+        ] {
+            let ms: Vec<f64> = (0..rounds)
+                .map(|r| {
+                    let extra = if k <= formats.len() {
+                        1.0 / fps[0][r]
+                    } else {
+                        0.0
+                    };
+                    (1.0 / fps[k][r] - extra) * 1000.0
+                })
+                .collect();
+            let per: Vec<String> = ms.iter().map(|x| format!("{x:.3}")).collect();
+            println!("| {label} | {:.3} | {} |", median(&ms), per.join(", "));
+        }
+    }
+}
+
+fn summary(names: &[String], fps: &[Vec<f64>], round: usize) -> String {
+    names
+        .iter()
+        .zip(fps)
+        .filter_map(|(n, f)| Some(format!("{n} {:.1} fps", f.get(round)?)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -924,6 +924,11 @@ mod tests {
                 .len()
         });
         println!("decode YOLOX 1x{n}x85: {ns} ns/frame ({count} candidates)");
+        let dets = decode(ModelFamily::Yolox, &out, &[1, n, 85], &p).expect("decode");
+        let (ns, kept) = best(40, &mut || {
+            crate::inference::nms::nms(dets.clone(), 0.45, false, 300).len()
+        });
+        println!("nms of those {count}: {ns} ns/frame ({kept} kept)");
         // YOLOv8 640: [1, 84, 8400].
         let n8 = grid_count(640, 640);
         let out8: Vec<f32> = (0..84 * n8)
