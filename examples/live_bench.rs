@@ -145,6 +145,10 @@ fn single(mode: &str, model: &str, seconds: u64) {
     pipeline.query(&mut q);
     let reported = q.result().1.nseconds() as f64 / 1e6;
     let own = det.property::<f64>("live-latency");
+    let busy = det
+        .property::<Option<gst::Structure>>("instance-stats")
+        .and_then(|s| s.get::<f64>("busy-fraction").ok())
+        .unwrap_or(f64::NAN);
     let mean_inf = det.property::<f64>("mean-latency");
     let l = log.lock().unwrap();
     let dt = t0.elapsed().as_secs_f64();
@@ -163,7 +167,7 @@ fn single(mode: &str, model: &str, seconds: u64) {
         "mode={mode:5} {dt:.0}s: video out {fps:.2} fps (source 30, ratio {:.3}); inferred {ips:.2}/s; \
          sink latency p50 {:.1} p99 {:.1} max {:.1} ms; first quarter p50 {:.1} / last quarter p50 {:.1} ms; \
          reported latency {reported:.1} ms (edgedetect {own:.1} ms; 2 x mean {mean_inf:.1} + 33.3 = {:.1}); \
-         frames within reported + 20 ms: {:.1} %",
+         frames within reported + 20 ms: {:.1} %; model busy {:.1} % of the run; load {}",
         fps / 30.0,
         pct(&mut all.clone(), 50.0),
         pct(&mut all.clone(), 99.0),
@@ -171,7 +175,9 @@ fn single(mode: &str, model: &str, seconds: u64) {
         pct(&mut first, 50.0),
         pct(&mut last, 50.0),
         2.0 * mean_inf + 33.3,
-        100.0 * within
+        100.0 * within,
+        100.0 * busy,
+        loadavg()
     );
 }
 

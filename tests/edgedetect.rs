@@ -445,6 +445,9 @@ fn harness_interval_marking_and_resolution_change() {
         .property("labels", coco_names().to_str().unwrap())
         .property("interval", 3u32)
         .property("conf-threshold", 0.3f64)
+        // The Harness reports a live upstream, so `mode=auto` would run
+        // live; this test is about interval marking, deterministic in sync.
+        .property_from_str("mode", "sync")
         .build()
         .unwrap();
     let mut harness = gst_check::Harness::with_element(&el, Some("sink"), Some("src"));
@@ -527,7 +530,9 @@ fn harness_interval_marking_and_resolution_change() {
     );
 }
 
-/// An upstream element's skip-inference marker is honoured.
+/// An upstream element's skip-inference marker is honoured. Left in
+/// `mode=auto` on purpose: the Harness's upstream is live, so this runs the
+/// live path (one frame pushed and pulled at a time keeps it deterministic).
 #[test]
 fn skip_inference_marker_is_honoured() {
     init();

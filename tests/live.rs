@@ -353,3 +353,148 @@ fn shared_instance_any_order_and_conflict() {
     d.push(frame(0)).unwrap();
     assert!(d.pull().is_ok());
 }
+
+/// Batched inference: one call on four frames (the colour-blob detector with
+/// a dynamic batch dimension) gives each frame the same detections as one
+/// call per frame, and those are the squares drawn into it (ground truth).
+#[test]
+fn batched_inference_matches_single_calls_per_frame() {
+    use gstedgeai::frame::{FrameView, PixelLayout, Plane, YuvConversion};
+    use gstedgeai::runtime::{Detector, DetectorConfig, PostParams, Provider, finish};
+
+    let model = test_model("yolov8_blobs_batch.onnx");
+    let dir = test_models_dir();
+    assert!(model.exists(), "{} missing", model.display());
+    let mut d = Detector::load(&DetectorConfig {
+        model,
+        threads: 1,
+        provider: Provider::Cpu,
+        family: None,
+    })
+    .expect("load the batch model");
+    assert_eq!(d.batch(), None, "the batch dimension is dynamic");
+
+    // 160x120 RGB frames on grey, squares (class, x, y, side): 0 red, 1 green, 2 blue.
+    let (w, h) = (160usize, 120usize);
+    let scenes: [&[(usize, usize, usize, usize)]; 4] = [
+        &[(0, 20, 30, 40)],
+        &[(1, 90, 50, 36)],
+        &[(2, 10, 10, 44)],
+        &[(0, 100, 20, 40), (2, 20, 60, 40)],
+    ];
+    let frames: Vec<Vec<u8>> = scenes
+        .iter()
+        .map(|squares| {
+            let mut px = vec![128u8; w * h * 3];
+            for &(c, x0, y0, side) in squares.iter() {
+                for y in y0..y0 + side {
+                    for x in x0..x0 + side {
+                        let p = &mut px[(y * w + x) * 3..(y * w + x) * 3 + 3];
+                        p.copy_from_slice(&[0, 0, 0]);
+                        p[c] = 255;
+                    }
+                }
+            }
+            px
+        })
+        .collect();
+    let post = PostParams {
+        class_thresholds: vec![0.25; 3],
+        default_threshold: 0.25,
+        keep_classes: None,
+        iou_threshold: 0.45,
+        agnostic: false,
+        max_detections: 100,
+    };
+    let mut prep = d.input_prep();
+    let inputs: Vec<_> = frames
+        .iter()
+        .map(|px| {
+            let view = FrameView {
+                layout: PixelLayout::Rgb,
+                width: w,
+                height: h,
+                planes: vec![Plane {
+                    data: px,
+                    stride: w * 3,
+                }],
+                yuv: YuvConversion::default(),
+            };
+            prep.prepare(&view).expect("pre-process")
+        })
+        .collect();
+    let family = d.family();
+    let finish_one = |c, i: &gstedgeai::runtime::Input| {
+        finish(
+            family,
+            c,
+            &i.letterbox,
+            i.frame_width,
+            i.frame_height,
+            &post,
+        )
+    };
+    let single: Vec<_> = inputs
+        .iter()
+        .map(|i| {
+            let mut c = d.infer_batch(&[i.tensor.as_slice()], &[&post]).unwrap();
+            finish_one(c.remove(0), i)
+        })
+        .collect();
+    let tensors: Vec<&[f32]> = inputs.iter().map(|i| i.tensor.as_slice()).collect();
+    let batched: Vec<_> = d
+        .infer_batch(&tensors, &[&post; 4])
+        .unwrap()
+        .into_iter()
+        .zip(&inputs)
+        .map(|(c, i)| finish_one(c, i))
+        .collect();
+    for (k, ((s, b), squares)) in single.iter().zip(&batched).zip(scenes).enumerate() {
+        assert_eq!(s.len(), b.len(), "frame {k}: {s:?} vs {b:?}");
+        for (x, y) in s.iter().zip(b) {
+            assert_eq!(x.class_id, y.class_id, "frame {k}");
+            for (p, q) in [(x.x1, y.x1), (x.y1, y.y1), (x.x2, y.x2), (x.y2, y.y2)] {
+                assert!((p - q).abs() < 1e-3, "frame {k}: {x:?} vs {y:?}");
+            }
+            assert!(
+                (x.score - y.score).abs() < 1e-4,
+                "frame {k}: {x:?} vs {y:?}"
+            );
+        }
+        // Each square drawn is found at its place; nothing of another colour.
+        assert!(
+            s.iter()
+                .all(|o| squares.iter().any(|&(c, ..)| c == o.class_id)),
+            "frame {k}: {s:?}"
+        );
+        for &(c, x0, y0, side) in squares {
+            let truth = [x0 as f64, y0 as f64, (x0 + side) as f64, (y0 + side) as f64];
+            let best = s
+                .iter()
+                .filter(|o| o.class_id == c)
+                .map(|o| {
+                    iou(
+                        &truth,
+                        &[o.x1 as f64, o.y1 as f64, o.x2 as f64, o.y2 as f64],
+                    )
+                })
+                .fold(0.0, f64::max);
+            // The hand-set network is coarse (cells of 8 px): 0.6 is its accuracy here.
+            assert!(
+                best > 0.6,
+                "frame {k}: square {c} found at IoU {best}: {s:?}"
+            );
+        }
+    }
+    // A model with a fixed batch of 1 says so instead of failing in ONNX Runtime.
+    let mut one = Detector::load(&DetectorConfig {
+        model: dir.join("yolov8_blobs.onnx"),
+        threads: 1,
+        provider: Provider::Cpu,
+        family: None,
+    })
+    .unwrap();
+    assert_eq!(one.batch(), Some(1));
+    let e = one.infer_batch(&tensors[..2], &[&post; 2]).unwrap_err();
+    assert!(e.contains("exactly 1 frames, not 2"), "{e}");
+}

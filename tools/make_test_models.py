@@ -284,7 +284,7 @@ BLOB_BGR = {0: (40, 40, 220), 1: (40, 200, 40), 2: (220, 60, 40)}
 BLOB_FRAMES, BLOB_FRAME_W, BLOB_FRAME_H = 24, 160, 120
 
 
-def blobs_model():
+def blobs_model(batch=1):
     """Hand-set weights, every stage a convolution:
 
     colour: 1x1 conv, per colour c: 1.5*c - 0.9*(other two) (RGB in 0..1), ReLU: ~1 inside a
@@ -352,15 +352,16 @@ def blobs_model():
         side = node("Mul", [node("Sqrt", [mass], f"root{s}"), f"stride{s}"], f"side{s}")
         box = node("Concat", [cxcy, side, side], f"box{s}", axis=1)
         lvl = node("Concat", [box, k], f"level{s}", axis=1)  # [1,7,g,g]
-        levels.append(node("Reshape", [lvl, const(f"shape{s}", [1, 7, g * g], np.int64)],
+        flat = [1 if batch == 1 else -1, 7, g * g]
+        levels.append(node("Reshape", [lvl, const(f"shape{s}", flat, np.int64)],
                            f"flat{s}"))
     nodes.append(helper.make_node("Concat", levels, ["output0"], axis=2))
     n = grid_count_for(BLOB_SIZE)
     return model_from(
         nodes,
         [helper.make_tensor_value_info("images", TensorProto.FLOAT,
-                                       [1, 3, BLOB_SIZE, BLOB_SIZE])],
-        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 7, n])],
+                                       [batch, 3, BLOB_SIZE, BLOB_SIZE])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [batch, 7, n])],
         inits, ultralytics_meta(BLOB_NAMES, (BLOB_SIZE, BLOB_SIZE)), name="yolov8_blobs")
 
 
@@ -551,6 +552,12 @@ def main():
         "labels": BLOB_NAMES,
         "note": "hand-set convolutions that find red/green/blue squares; frames in blobs/",
         "frames": {f"frame_{i:02d}.png": objs for i, (_, objs) in enumerate(frames)}}
+    # The same network with a dynamic batch dimension, for batched inference.
+    onnx.save(blobs_model(batch="batch"), outdir / "yolov8_blobs_batch.onnx")
+    expected["models"]["yolov8_blobs_batch.onnx"] = {
+        "layout": "yolov8", "output_shape": ["batch", 7, grid_count_for(BLOB_SIZE)],
+        "labels": BLOB_NAMES,
+        "note": "yolov8_blobs.onnx with a dynamic batch dimension (same frames)"}
     (outdir / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
 
     # Self-check: every model loads in onnxruntime and gives what was intended.
@@ -568,6 +575,10 @@ def main():
     worst = check_blobs(outdir / "yolov8_blobs.onnx", frames)
     print(f"ok yolov8_blobs.onnx: every square of {len(frames)} frames found, worst IoU "
           f"{worst:.2f}")
+    one = run(outdir / "yolov8_blobs.onnx", [1, 3, BLOB_SIZE, BLOB_SIZE])
+    four = run(outdir / "yolov8_blobs_batch.onnx", [4, 3, BLOB_SIZE, BLOB_SIZE])
+    assert four.shape == (4,) + one.shape[1:], four.shape
+    print(f"ok yolov8_blobs_batch.onnx: batch of 4 -> output {list(four.shape)}")
     out = run(outdir / "yolov8_dense.onnx", [1, 3, 640, 640])
     assert out.shape == (1, 84, 8400) and np.isfinite(out).all()
     print(f"ok yolov8_dense.onnx: output {list(out.shape)}, {gflops:.2f} GFLOPs, "

@@ -14,8 +14,8 @@ use crate::inference::ModelFamily;
 use crate::inference::labels::{self, class_id, read_labels};
 use crate::meta;
 use crate::runtime::instance::{AcquireError, MODELS, ModelInstance, Shared};
-use crate::runtime::{self, Detector, DetectorConfig, LoadError, PostParams};
-use crate::scheduler::{Decision, Item, LatencyEstimator, LivePolicy, ReleaseQueue};
+use crate::runtime::{self, Detector, DetectorConfig, Input, InputPrep, LoadError, PostParams};
+use crate::scheduler::{Decision, Item, LatencyEstimator, LivePolicy, ReleaseQueue, Timing};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -87,6 +87,8 @@ struct State {
     info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
     filters: Option<Filters>,
+    /// Live mode's pre-processing, on the streaming thread, without the model.
+    prep: Arc<Mutex<InputPrep>>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -111,8 +113,14 @@ struct Live {
     /// Outcomes carry the frame size the objects were found at.
     queue: ReleaseQueue<gst::Buffer, gst::Event, (Detected, u32, u32)>,
     policy: LivePolicy,
-    /// The frame with the model (or waiting for a shared one).
-    outstanding: Option<u64>,
+    /// When this stream's running frame was started by the model.
+    running_since: Option<Instant>,
+    /// Running means (exponential) of the inference (model, decoding, NMS)
+    /// and pre-processing times and of the time between frames, ms.
+    infer_ms: Option<f64>,
+    preprocess_ms: f64,
+    arrival_ms: Option<f64>,
+    last_arrival: Option<Instant>,
     flushing: bool,
     flow: Option<gst::FlowError>,
     /// Changes at each flush and stop: answers for older frames are ignored.
@@ -216,8 +224,12 @@ fn detect(
         .map_err(|e| format!("cannot map the video frame: {e}"))?;
     let view = crate::video::frame_view(&frame)?;
     let (dets, timings) = detector.detect(&view, post)?;
-    let objects = dets
-        .iter()
+    Ok((to_objects(&dets, labels), timings.total_ms()))
+}
+
+/// Detections as the metadata's objects, named by `labels`.
+fn to_objects(dets: &[crate::inference::Detection], labels: &[String]) -> Vec<meta::Object> {
+    dets.iter()
         .map(|d| {
             let label = labels
                 .get(d.class_id)
@@ -235,13 +247,13 @@ fn detect(
                 ],
             )
         })
-        .collect();
-    Ok((objects, timings.total_ms()))
+        .collect()
 }
 
 /// What one frame needs from the element's state to be inferred.
 struct Prepared {
     instance: Arc<ModelInstance>,
+    prep: Arc<Mutex<InputPrep>>,
     stream: u64,
     labels: Arc<Vec<String>>,
     info: gst_video::VideoInfo,
@@ -289,6 +301,7 @@ impl EdgeDetect {
             (
                 Prepared {
                     instance: state.instance.clone(),
+                    prep: state.prep.clone(),
                     stream: state.stream,
                     labels: state.labels.clone(),
                     info,
@@ -371,9 +384,10 @@ impl EdgeDetect {
         self.srcpad.push(buf)
     }
 
-    /// `mode=live`: the frame is queued; it goes to the model when the model
-    /// is free for this stream, and the source pad's task pushes it once its
-    /// outcome is known.
+    /// `mode=live`: the frame is queued; it goes to the model when the
+    /// policy says so (pre-processed here, on the streaming thread, while the
+    /// model may be busy with the previous frame), and the source pad's task
+    /// pushes it once its outcome is known.
     fn chain_live(
         &self,
         settings: &Settings,
@@ -381,46 +395,66 @@ impl EdgeDetect {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let frame_info = meta::frame_info(&buf);
         let (p, _) = self.prepare(settings)?;
-        let mut live = lock(&self.live);
-        if live.flushing {
-            return Err(gst::FlowError::Flushing);
-        }
-        if let Some(e) = live.flow {
-            return Err(e);
-        }
-        let seq = live.queue.next_seq();
-        let epoch = live.epoch;
-        let was_busy = live.policy.busy();
-        let due_for_replace = live.policy.due(settings.interval);
-        let decision = live
-            .policy
-            .on_frame(settings.interval, frame_info.skip_inference);
-        let job = || self.job(&p, buf.clone(), seq, epoch);
-        let waiting = match decision {
-            Decision::Infer => {
-                live.outstanding = Some(seq);
-                if let Some(old) = p.instance.submit(p.stream, seq, job()) {
-                    live.queue.complete(old, None);
-                }
-                true
+        let (seq, epoch, decision) = {
+            let mut live = lock(&self.live);
+            if live.flushing {
+                return Err(gst::FlowError::Flushing);
             }
-            // A shared model busy with other streams: the newest frame
-            // replaces the one of this stream still waiting for it.
-            Decision::Pass if was_busy && due_for_replace && !frame_info.skip_inference => {
-                match p.instance.replace(p.stream, seq, job()) {
-                    Ok(old) => {
-                        live.queue.complete(old, None);
-                        live.policy.replaced();
-                        live.outstanding = Some(seq);
-                        true
-                    }
-                    Err(_) => false,
-                }
+            if let Some(e) = live.flow {
+                return Err(e);
             }
-            Decision::Pass => false,
+            let now = Instant::now();
+            if let Some(last) = live.last_arrival.replace(now) {
+                let ms = (now - last).as_secs_f64() * 1000.0;
+                live.arrival_ms = Some(live.arrival_ms.map_or(ms, |m| 0.9 * m + 0.1 * ms));
+            }
+            let timing = live.running_since.map(|since| Timing {
+                running_for_ms: since.elapsed().as_secs_f64() * 1000.0,
+                infer_ms: live.infer_ms,
+                frame_ms: live.arrival_ms.unwrap_or(live.frame_ms),
+                preprocess_ms: live.preprocess_ms,
+            });
+            let seq = live.queue.next_seq();
+            let decision =
+                live.policy
+                    .on_frame(seq, settings.interval, frame_info.skip_inference, timing);
+            live.queue
+                .push_frame(buf.clone(), decision == Decision::Infer);
+            self.cond.notify_all();
+            (seq, live.epoch, decision)
         };
-        live.queue.push_frame(buf, waiting);
-        self.cond.notify_all();
+        if decision == Decision::Infer {
+            // Pre-processing needs neither the model nor the element's lock.
+            let input = {
+                let mut prep = lock(&p.prep);
+                gst_video::VideoFrameRef::from_buffer_ref_readable(&buf, &p.info)
+                    .map_err(|e| format!("cannot map the video frame: {e}"))
+                    .and_then(|frame| prep.prepare(&crate::video::frame_view(&frame)?))
+            };
+            drop(buf);
+            let mut live = lock(&self.live);
+            if live.epoch == epoch {
+                match input {
+                    Ok(input) => {
+                        let ms = input.preprocess_ms;
+                        live.preprocess_ms = 0.9 * live.preprocess_ms + 0.1 * ms;
+                        let job = self.job(&p, input, seq, epoch);
+                        if let Some(old) = p.instance.submit(p.stream, seq, job) {
+                            live.queue.complete(old, None);
+                            live.policy.done(old);
+                        }
+                    }
+                    Err(e) => {
+                        live.policy.done(seq);
+                        live.queue.complete(seq, Some((Err(e), 0, 0)));
+                    }
+                }
+                self.cond.notify_all();
+            }
+        } else {
+            drop(buf);
+        }
+        let mut live = lock(&self.live);
         while live.queue.frames() > MAX_HELD_FRAMES && !live.flushing {
             live = self.cond.wait(live).unwrap_or_else(|e| e.into_inner());
         }
@@ -430,32 +464,64 @@ impl EdgeDetect {
         live.flow.map_or(Ok(gst::FlowSuccess::Ok), Err)
     }
 
-    /// The model's job for frame `seq`: detect, then hand the outcome back.
+    /// The model's job for frame `seq`: inference on the pre-processed
+    /// input, decoding, NMS, then the outcome handed back.
     fn job(
         &self,
         p: &Prepared,
-        buf: gst::Buffer,
+        input: Input,
         seq: u64,
         epoch: u64,
     ) -> Box<dyn FnOnce(&mut Detector) + Send> {
         let labels = p.labels.clone();
-        let info = p.info.clone();
+        let (width, height) = (p.info.width(), p.info.height());
         let post = p.post.clone();
         let element = self.obj().downgrade();
-        let arrival = Instant::now();
+        // The frame arrived before it was pre-processed.
+        let now = Instant::now();
+        let arrival = now
+            .checked_sub(std::time::Duration::from_secs_f64(
+                input.preprocess_ms.max(0.0) / 1000.0,
+            ))
+            .unwrap_or(now);
         Box::new(move |detector: &mut Detector| {
-            let detected = (
-                detect(detector, &labels, &buf, &info, &post),
-                info.width(),
-                info.height(),
-            );
-            // Our reference goes before the frame is released, so that the
-            // source task finds it writable.
-            drop(buf);
-            if let Some(element) = element.upgrade() {
-                element.imp().job_done(seq, epoch, detected, arrival);
+            let Some(element) = element.upgrade() else {
+                return;
+            };
+            let imp = element.imp();
+            let t0 = Instant::now();
+            if !imp.job_started(seq, epoch, t0) {
+                return;
             }
+            let detected = detector
+                .infer_batch(&[input.tensor.as_slice()], &[&post])
+                .map(|mut c| {
+                    let candidates = c.pop().unwrap_or_default();
+                    let dets = runtime::finish(
+                        detector.family(),
+                        candidates,
+                        &input.letterbox,
+                        input.frame_width,
+                        input.frame_height,
+                        &post,
+                    );
+                    let infer_ms = t0.elapsed().as_secs_f64() * 1000.0;
+                    (to_objects(&dets, &labels), infer_ms + input.preprocess_ms)
+                });
+            let infer_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            imp.job_done(seq, epoch, (detected, width, height), arrival, infer_ms);
         })
+    }
+
+    /// The model took frame `seq`; false when it belongs to a flushed epoch.
+    fn job_started(&self, seq: u64, epoch: u64, now: Instant) -> bool {
+        let mut live = lock(&self.live);
+        if live.epoch != epoch {
+            return false;
+        }
+        live.policy.started(seq);
+        live.running_since = Some(now);
+        true
     }
 
     fn job_done(
@@ -464,16 +530,18 @@ impl EdgeDetect {
         epoch: u64,
         (detected, width, height): (Detected, u32, u32),
         arrival: Instant,
+        infer_ms: f64,
     ) {
         let post_latency = {
             let mut live = lock(&self.live);
             if live.epoch != epoch {
                 return;
             }
-            if live.outstanding == Some(seq) {
-                live.outstanding = None;
-                live.policy.done();
+            live.policy.done(seq);
+            if !live.policy.running() {
+                live.running_since = None;
             }
+            live.infer_ms = Some(live.infer_ms.map_or(infer_ms, |m| 0.9 * m + 0.1 * infer_ms));
             if !live.queue.complete(seq, Some((detected, width, height))) {
                 return;
             }
@@ -615,8 +683,8 @@ impl EdgeDetect {
         live.flushing = flushing;
         live.queue.clear();
         live.epoch += 1;
-        live.outstanding = None;
         live.policy.reset();
+        live.running_since = None;
         if let Some((instance, stream)) = stream {
             instance.cancel(stream);
         }
@@ -875,7 +943,9 @@ impl EdgeDetect {
         }
         let stream = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
         instance.register(stream);
+        let prep = Arc::new(Mutex::new(instance.with_model(|d| d.input_prep())));
         *lock(&self.state) = Some(State {
+            prep,
             instance,
             stream,
             labels: Arc::new(labels),
@@ -1080,7 +1150,7 @@ impl ObjectImpl for EdgeDetect {
                 glib::ParamSpecBoxed::builder::<gst::Structure>("instance-stats")
                     .nick("Model instance statistics")
                     .blurb("Of the model instance, all its streams together: inferences, inferences-per-second, \
-                            mean-queue-wait-ms, max-queue-wait-ms, streams")
+                            mean-queue-wait-ms, max-queue-wait-ms, streams, busy-fraction (share of the time the model ran)")
                     .read_only()
                     .build(),
                 glib::ParamSpecUInt64::builder("frames-inferred")
@@ -1205,6 +1275,7 @@ impl ObjectImpl for EdgeDetect {
                         .field("mean-queue-wait-ms", st.mean_queue_wait_ms())
                         .field("max-queue-wait-ms", st.max_queue_wait_ms)
                         .field("streams", st.streams as u32)
+                        .field("busy-fraction", st.busy_fraction())
                         .build()
                 })
                 .to_value()

@@ -147,6 +147,8 @@ pub struct Detector {
     preprocessor: Preprocessor,
     input_width: usize,
     input_height: usize,
+    /// The input's batch dimension: `None` when dynamic.
+    batch: Option<usize>,
     output_shape: Vec<i64>,
     input: Vec<f32>,
     labels: Option<Vec<String>>,
@@ -378,6 +380,7 @@ impl Detector {
             preprocessor: Preprocessor::new(),
             input_width,
             input_height,
+            batch: (in_shape[0] > 0).then_some(in_shape[0] as usize),
             output_shape,
             input: vec![0.0; 3 * input_width * input_height],
             labels,
@@ -399,6 +402,11 @@ impl Detector {
     }
     pub fn input_size(&self) -> (usize, usize) {
         (self.input_width, self.input_height)
+    }
+    /// The model's batch dimension: `None` when dynamic (any number of
+    /// frames per call), else the fixed number (1 for most exports).
+    pub fn batch(&self) -> Option<usize> {
+        self.batch
     }
     pub fn output_shape(&self) -> &[i64] {
         &self.output_shape
@@ -453,8 +461,57 @@ impl Detector {
     /// Runs the model on the current input tensor and decodes the output into
     /// candidates in network-input pixels (before NMS).
     pub fn run(&mut self, post: &PostParams) -> Result<Vec<Detection>, String> {
-        let shape = [1usize, 3, self.input_height, self.input_width];
-        let tensor = TensorRef::from_array_view((shape, self.input.as_slice()))
+        let input = std::mem::take(&mut self.input);
+        let r = self.infer_batch(&[input.as_slice()], &[post]);
+        self.input = input;
+        r.map(|mut v| v.pop().unwrap_or_default())
+    }
+
+    /// What pre-processing needs, apart from the model: a frame is turned
+    /// into an input tensor on any thread without holding the detector (live
+    /// mode pre-processes the next frame while the current one is inferred).
+    pub fn input_prep(&self) -> InputPrep {
+        InputPrep {
+            spec: self.spec,
+            preprocessor: Preprocessor::new(),
+        }
+    }
+
+    /// Runs the model once on `inputs.len()` pre-processed frames (each a
+    /// `3 x H x W` tensor from [`InputPrep::prepare`]) stacked along the batch
+    /// dimension, and decodes each frame's output with its own `posts` entry
+    /// into candidates in network-input pixels (before NMS). One frame needs
+    /// no copy; several are copied into one tensor.
+    pub fn infer_batch(
+        &mut self,
+        inputs: &[&[f32]],
+        posts: &[&PostParams],
+    ) -> Result<Vec<Vec<Detection>>, String> {
+        let n = inputs.len();
+        let per = 3 * self.input_height * self.input_width;
+        if n == 0 || posts.len() != n || inputs.iter().any(|i| i.len() != per) {
+            return Err(format!(
+                "internal: {n} inputs of {per} values with {} post-processing settings expected",
+                posts.len()
+            ));
+        }
+        if let Some(b) = self.batch
+            && b != n
+        {
+            return Err(format!(
+                "the model takes batches of exactly {b} frames, not {n}; \
+                 export it with a dynamic batch dimension to batch"
+            ));
+        }
+        let stacked;
+        let data: &[f32] = if n == 1 {
+            inputs[0]
+        } else {
+            stacked = inputs.concat();
+            &stacked
+        };
+        let shape = [n, 3, self.input_height, self.input_width];
+        let tensor = TensorRef::from_array_view((shape, data))
             .map_err(|e| format!("cannot wrap the input tensor: {e}"))?;
         let outputs = self
             .session
@@ -463,15 +520,34 @@ impl Detector {
         let (shape, data) = outputs[0]
             .try_extract_tensor::<f32>()
             .map_err(|e| format!("cannot read the model output: {e}"))?;
-        let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
-        let params = DecodeParams {
-            input_width: self.input_width,
-            input_height: self.input_height,
-            class_thresholds: &post.class_thresholds,
-            default_threshold: post.default_threshold,
-            keep_classes: post.keep_classes.as_deref(),
-        };
-        decode(self.family, data, &shape, &params).map_err(|e| e.to_string())
+        let mut shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+        if shape.first() != Some(&n) || data.len() % n != 0 {
+            return Err(format!(
+                "the model answered a batch of {n} frames with an output shaped {shape:?}"
+            ));
+        }
+        shape[0] = 1;
+        let chunk = data.len() / n;
+        posts
+            .iter()
+            .enumerate()
+            .map(|(i, post)| {
+                let params = DecodeParams {
+                    input_width: self.input_width,
+                    input_height: self.input_height,
+                    class_thresholds: &post.class_thresholds,
+                    default_threshold: post.default_threshold,
+                    keep_classes: post.keep_classes.as_deref(),
+                };
+                decode(
+                    self.family,
+                    &data[i * chunk..(i + 1) * chunk],
+                    &shape,
+                    &params,
+                )
+                .map_err(|e| e.to_string())
+            })
+            .collect()
     }
 
     /// The whole frame: pre-processing, inference, decoding, NMS, and boxes
@@ -509,29 +585,80 @@ impl Detector {
         frame_height: usize,
         post: &PostParams,
     ) -> Vec<Detection> {
-        let mut dets = if self.family == ModelFamily::End2End {
-            let mut d = candidates;
-            d.sort_by(|a, b| b.score.total_cmp(&a.score));
-            d.truncate(post.max_detections);
-            d
-        } else {
-            nms(
-                candidates,
-                post.iou_threshold,
-                post.agnostic,
-                post.max_detections,
-            )
-        };
-        let (fw, fh) = (frame_width as f32, frame_height as f32);
-        for d in &mut dets {
-            let (x1, y1) = lb.to_frame(d.x1, d.y1);
-            let (x2, y2) = lb.to_frame(d.x2, d.y2);
-            d.x1 = x1.clamp(0.0, fw);
-            d.y1 = y1.clamp(0.0, fh);
-            d.x2 = x2.clamp(0.0, fw);
-            d.y2 = y2.clamp(0.0, fh);
-        }
-        dets.retain(|d| d.x2 > d.x1 && d.y2 > d.y1);
-        dets
+        finish(self.family, candidates, lb, frame_width, frame_height, post)
+    }
+}
+
+/// NMS (skipped for NMS-free end-to-end models) and mapping from
+/// network-input to frame pixels, clipped to the frame; needs no model.
+pub fn finish(
+    family: ModelFamily,
+    candidates: Vec<Detection>,
+    lb: &Letterbox,
+    frame_width: usize,
+    frame_height: usize,
+    post: &PostParams,
+) -> Vec<Detection> {
+    let mut dets = if family == ModelFamily::End2End {
+        let mut d = candidates;
+        d.sort_by(|a, b| b.score.total_cmp(&a.score));
+        d.truncate(post.max_detections);
+        d
+    } else {
+        nms(
+            candidates,
+            post.iou_threshold,
+            post.agnostic,
+            post.max_detections,
+        )
+    };
+    let (fw, fh) = (frame_width as f32, frame_height as f32);
+    for d in &mut dets {
+        let (x1, y1) = lb.to_frame(d.x1, d.y1);
+        let (x2, y2) = lb.to_frame(d.x2, d.y2);
+        d.x1 = x1.clamp(0.0, fw);
+        d.y1 = y1.clamp(0.0, fh);
+        d.x2 = x2.clamp(0.0, fw);
+        d.y2 = y2.clamp(0.0, fh);
+    }
+    dets.retain(|d| d.x2 > d.x1 && d.y2 > d.y1);
+    dets
+}
+
+/// Pre-processing without the model ([`Detector::input_prep`]): owns its
+/// resampling caches, so each stream keeps one.
+#[derive(Debug, Clone)]
+pub struct InputPrep {
+    spec: LetterboxSpec,
+    preprocessor: Preprocessor,
+}
+
+/// One frame pre-processed for the model.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// NCHW `3 x H x W` float32 values.
+    pub tensor: Vec<f32>,
+    pub letterbox: Letterbox,
+    pub frame_width: usize,
+    pub frame_height: usize,
+    pub preprocess_ms: f64,
+}
+
+impl InputPrep {
+    /// The same tensor [`Detector::preprocess`] makes of `frame`.
+    pub fn prepare(&mut self, frame: &FrameView) -> Result<Input, String> {
+        let t0 = Instant::now();
+        let mut tensor = vec![0.0; self.spec.tensor_len()];
+        let letterbox = self
+            .preprocessor
+            .run(frame, &self.spec, &mut tensor)
+            .map_err(|e| e.to_string())?;
+        Ok(Input {
+            tensor,
+            letterbox,
+            frame_width: frame.width,
+            frame_height: frame.height,
+            preprocess_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        })
     }
 }

@@ -120,6 +120,14 @@ impl InstanceStats {
             0.0
         }
     }
+    /// Share of the instance's life the model spent running (0..1).
+    pub fn busy_fraction(&self) -> f64 {
+        if self.age_s > 0.0 {
+            (self.busy_ms / (1000.0 * self.age_s)).min(1.0)
+        } else {
+            0.0
+        }
+    }
     pub fn mean_queue_wait_ms(&self) -> f64 {
         self.queue_wait_ms / self.inferences.max(1) as f64
     }

@@ -8,4 +8,6 @@ pub mod instance;
 pub mod loader;
 pub mod onnx_model;
 
-pub use detector::{Detector, DetectorConfig, LoadError, PostParams, Provider, Timings};
+pub use detector::{
+    Detector, DetectorConfig, Input, InputPrep, LoadError, PostParams, Provider, Timings, finish,
+};

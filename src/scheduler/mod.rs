@@ -22,52 +22,95 @@ pub enum Decision {
     Pass,
 }
 
-/// Decides which frames of one stream go to the model in live mode: a frame
-/// goes when this stream has no frame being inferred, when at least
-/// `interval` frames have gone by since the last one sent, and when no
-/// upstream element asked to skip it.
+/// When the frame being inferred will be done, as far as it is known (ms),
+/// for deciding to pre-process the next one ahead.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timing {
+    /// How long this stream's frame has been with the model.
+    pub running_for_ms: f64,
+    /// Mean inference time (model run, decoding, NMS); `None` before one.
+    pub infer_ms: Option<f64>,
+    /// Mean time between frames.
+    pub frame_ms: f64,
+    /// Mean pre-processing time.
+    pub preprocess_ms: f64,
+}
+
+/// Decides which frames of one stream go to the model in live mode.
+///
+/// A frame goes when at least `interval` frames have gone by since the last
+/// one sent, no upstream element asked to skip it, and:
+/// - nothing of this stream is with the model; or
+/// - a frame of this stream waits for a (shared) model that has not started
+///   it: the newer frame replaces it; or
+/// - a frame is being inferred and will be done before the next frame could
+///   be pre-processed (`running_for + frame + preprocess >= inference`): the
+///   frame is pre-processed now, while the model works, and waits for it, so
+///   that the model does not idle between frames. At most one frame waits.
 #[derive(Debug, Default)]
 pub struct LivePolicy {
     /// Frames seen since the last one sent; `None` before the first.
     since_sent: Option<u64>,
-    busy: bool,
+    running: Option<u64>,
+    waiting: Option<u64>,
 }
 
 impl LivePolicy {
-    pub fn on_frame(&mut self, interval: u32, skip_marker: bool) -> Decision {
+    /// Decides for frame `seq`; `Infer` records it as sent (waiting).
+    pub fn on_frame(
+        &mut self,
+        seq: u64,
+        interval: u32,
+        skip_marker: bool,
+        timing: Option<Timing>,
+    ) -> Decision {
         let since = self.since_sent.map_or(u64::MAX, |n| n + 1);
         self.since_sent = self.since_sent.map(|n| n + 1);
-        if self.busy || skip_marker || since < u64::from(interval.max(1)) {
+        if skip_marker || since < u64::from(interval.max(1)) {
+            return Decision::Pass;
+        }
+        let send = match (self.running, self.waiting) {
+            (None, None) | (_, Some(_)) => true,
+            (Some(_), None) => timing.is_some_and(|t| {
+                t.infer_ms.is_some_and(|inf| {
+                    t.running_for_ms + t.frame_ms.max(0.0) + t.preprocess_ms.max(0.0) >= inf
+                })
+            }),
+        };
+        if !send {
             return Decision::Pass;
         }
         self.since_sent = Some(0);
-        self.busy = true;
+        self.waiting = Some(seq);
         Decision::Infer
     }
 
-    /// Whether a frame of this stream is with the model.
+    /// Whether a frame of this stream is with the model (running or waiting).
     pub fn busy(&self) -> bool {
-        self.busy
+        self.running.is_some() || self.waiting.is_some()
     }
 
-    /// The frame sent came back (or was withdrawn): the model is free for
-    /// this stream again.
-    pub fn done(&mut self) {
-        self.busy = false;
+    /// Whether a frame of this stream is being inferred.
+    pub fn running(&self) -> bool {
+        self.running.is_some()
     }
 
-    /// A newer frame replaced the one waiting (not yet started) for a shared
-    /// model: it counts as the last one sent.
-    pub fn replaced(&mut self) {
-        self.since_sent = Some(0);
-        self.busy = true;
+    /// The model took frame `seq`.
+    pub fn started(&mut self, seq: u64) {
+        if self.waiting == Some(seq) {
+            self.waiting = None;
+        }
+        self.running = Some(seq);
     }
 
-    /// Whether a frame would be due by `interval` (for replacing a frame that
-    /// still waits for a shared model).
-    pub fn due(&self, interval: u32) -> bool {
-        self.since_sent
-            .is_none_or(|n| n + 1 >= u64::from(interval.max(1)))
+    /// Frame `seq` came back (or was withdrawn).
+    pub fn done(&mut self, seq: u64) {
+        if self.running == Some(seq) {
+            self.running = None;
+        }
+        if self.waiting == Some(seq) {
+            self.waiting = None;
+        }
     }
 
     pub fn reset(&mut self) {

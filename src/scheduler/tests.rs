@@ -1,21 +1,24 @@
 // SPDX-License-Identifier: MPL-2.0
 use super::*;
 
-/// A model taking 3 frame periods: frames 0, 3, 6... go (each one as soon as
-/// the previous comes back), the others pass.
+/// A model taking 3 frame periods and no timing known: frames 0, 3, 6...
+/// go (each one as soon as the previous comes back), the others pass.
 #[test]
 fn live_policy_sends_when_the_model_is_free() {
     let mut p = LivePolicy::default();
     let mut sent = Vec::new();
     let mut busy_until = None;
-    for f in 0..10u32 {
-        if busy_until == Some(f) {
-            p.done();
+    for f in 0..10u64 {
+        if let Some((s, until)) = busy_until
+            && until == f
+        {
+            p.done(s);
             busy_until = None;
         }
-        if p.on_frame(1, false) == Decision::Infer {
+        if p.on_frame(f, 1, false, None) == Decision::Infer {
+            p.started(f);
             sent.push(f);
-            busy_until = Some(f + 3);
+            busy_until = Some((f, f + 3));
         }
     }
     assert_eq!(sent, vec![0, 3, 6, 9]);
@@ -25,18 +28,57 @@ fn live_policy_sends_when_the_model_is_free() {
 fn live_policy_respects_interval_and_skip_marker() {
     let mut p = LivePolicy::default();
     let mut sent = Vec::new();
-    for f in 0..10u32 {
+    for f in 0..10u64 {
         // The model answers at once.
-        if p.on_frame(4, f == 4) == Decision::Infer {
+        if p.on_frame(f, 4, f == 4, None) == Decision::Infer {
             sent.push(f);
-            p.done();
+            p.started(f);
+            p.done(f);
         }
     }
     // 4 carries the skip marker: 5 is the first frame due after it.
     assert_eq!(sent, vec![0, 5, 9]);
-    assert!(p.due(1));
+    assert!(!p.busy());
     p.reset();
-    assert_eq!(p.on_frame(100, false), Decision::Infer);
+    assert_eq!(p.on_frame(10, 100, false, None), Decision::Infer);
+}
+
+/// Frames every 10 ms, inference 35 ms, pre-processing 4 ms: frame 0 runs
+/// from t=0; frames 1 and 2 arrive at 10 and 20 ms, too early
+/// (10+10+4 < 35, 20+10+4 < 35); frame 3 at 30 ms (30+10+4 >= 35) is
+/// pre-processed ahead and waits; it starts when 0 is done.
+#[test]
+fn live_policy_prepares_the_next_frame_while_the_model_runs() {
+    let mut p = LivePolicy::default();
+    let t = |running_for_ms: f64| {
+        Some(Timing {
+            running_for_ms,
+            infer_ms: Some(35.0),
+            frame_ms: 10.0,
+            preprocess_ms: 4.0,
+        })
+    };
+    assert_eq!(p.on_frame(0, 1, false, None), Decision::Infer);
+    p.started(0);
+    assert_eq!(p.on_frame(1, 1, false, t(10.0)), Decision::Pass);
+    assert_eq!(p.on_frame(2, 1, false, t(20.0)), Decision::Pass);
+    assert_eq!(p.on_frame(3, 1, false, t(30.0)), Decision::Infer);
+    assert!(p.running() && p.busy());
+    // A frame waiting is replaced by a newer one (the instance keeps one).
+    assert_eq!(p.on_frame(4, 1, false, t(40.0)), Decision::Infer);
+    p.done(0);
+    p.started(4);
+    assert!(p.running());
+    // Unknown inference time: no frame goes ahead.
+    assert_eq!(p.on_frame(5, 1, false, None), Decision::Pass);
+    // The skip marker and the interval hold for frames ahead too.
+    assert_eq!(p.on_frame(6, 1, true, t(100.0)), Decision::Pass);
+    assert_eq!(p.on_frame(7, 5, false, t(100.0)), Decision::Pass);
+    assert_eq!(p.on_frame(8, 3, false, t(100.0)), Decision::Infer);
+    p.done(4);
+    // A frame withdrawn (done without starting) frees the stream.
+    p.done(8);
+    assert!(!p.busy());
 }
 
 #[test]

@@ -79,6 +79,17 @@ fn run_python(args: &[&str]) {
 static GENERATE: Mutex<()> = Mutex::new(());
 
 /// Small ONNX models built by `tools/make_test_models.py` (one per output layout).
+/// One generated test model, the set regenerated when it is missing (a
+/// `target/test_models` generated before that model was added).
+pub fn test_model(name: &str) -> PathBuf {
+    let dir = test_models_dir();
+    let _g = GENERATE.lock().unwrap_or_else(|e| e.into_inner());
+    if !dir.join(name).exists() {
+        run_python(&["tools/make_test_models.py", dir.to_str().unwrap()]);
+    }
+    dir.join(name)
+}
+
 pub fn test_models_dir() -> PathBuf {
     let _g = GENERATE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = repo_dir().join("target/test_models");
