@@ -44,6 +44,10 @@ use gst_video::VideoRegionOfInterestMeta;
 
 #[cfg(feature = "v1_24")]
 pub mod analytics;
+mod zone_events;
+pub use zone_events::{
+    FrameZoneEvent, ZONE_EVENT_STRUCTURE, ZONE_EVENTS_FIELD, add_zone_events, zone_events,
+};
 
 /// Name of the custom meta that carries per-frame facts.
 pub const FRAME_META_NAME: &str = "EdgeAIFrameMeta";

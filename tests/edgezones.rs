@@ -10,8 +10,11 @@
 //! - The element: invalid zones fail the start naming the zone, zones change
 //!   while playing keeping counts, no tracker = a warning and no counts, the
 //!   metas and messages agree.
-//! - `vtest.avi` with YOLOX-nano: the documented example; `edgejson` and the
-//!   element's messages agree.
+//! - The frame meta carries the frame's events; `edgeevents` downstream
+//!   stores them (`zone_events`) and the counters per window
+//!   (`zone_counts`), exactly as pushed.
+//! - `vtest.avi` with YOLOX-nano: the documented example; `edgejson`,
+//!   `edgeevents` (its SQLite database) and the element's messages agree.
 
 mod common;
 
@@ -21,6 +24,7 @@ use common::*;
 use gst::prelude::*;
 use gstedgeai::meta::{self, Object, Tracking};
 use gstedgeai::tracker::synth::SplitMix64;
+use rusqlite::Connection;
 
 const W: u32 = 320;
 const H: u32 = 240;
@@ -521,6 +525,14 @@ fn metas_messages_and_zone_changes_while_playing() {
         gst::ClockTime::from_nseconds(1_000_000_000 / 30)
     );
     assert_eq!(events[1].get::<String>("label").unwrap(), "person");
+    // The frame meta carries this frame's event (the crossing), as the bus.
+    let framed = meta::zone_events(&out);
+    assert_eq!(
+        framed,
+        vec![meta::FrameZoneEvent::from_structure(&events[1])]
+    );
+    assert_eq!(framed[0].direction, "in");
+    assert_eq!(framed[0].track_id, Some(1));
 
     // New zones while playing: door moves (keeps its count), pen goes, queue comes.
     let el = z.h.element().unwrap();
@@ -546,6 +558,154 @@ fn metas_messages_and_zone_changes_while_playing() {
         matches!(m.view(), gst::MessageView::Warning(w) if w.error().to_string().contains("zone `door`: a line has 2 points, this one has 1"))
     });
     assert!(warned, "a warning names the zone");
+}
+
+/// `(kind, zone, track id, direction)` of every `zone_events` row, in order.
+fn stored_zone_events(c: &Connection) -> Vec<(String, String, Option<i64>, Option<String>)> {
+    c.prepare("SELECT kind, zone, track_id, direction FROM zone_events ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Per zone, the sums of the window columns and the last row's totals:
+/// `(in, out, entered, exited)` summed, `(total_in, total_out,
+/// total_entered, total_exited, occupancy)` of the last window.
+fn stored_zone_counts(c: &Connection, zone: &str) -> ([i64; 4], [i64; 5]) {
+    let sums = c
+        .query_row(
+            "SELECT sum(crossed_in), sum(crossed_out), sum(entered), sum(exited)
+             FROM zone_counts WHERE zone = ?1",
+            [zone],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+        )
+        .unwrap();
+    let last = c
+        .query_row(
+            "SELECT total_in, total_out, total_entered, total_exited, occupancy
+             FROM zone_counts WHERE zone = ?1 ORDER BY seq DESC LIMIT 1",
+            [zone],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        )
+        .unwrap();
+    (sums, last)
+}
+
+#[test]
+fn edgeevents_stores_zone_events_and_counters() {
+    init();
+    let db = temp_dir("zones-events").join("events.db");
+    let mut h = gst_check::Harness::new_parse(&format!(
+        "edgezones zones=\"door=line:0.1,0.5,0.9,0.5;pen=polygon:0,0,0.4,0,0.4,0.4,0,0.4\" \
+         ! edgeevents location={} stream-id=cam count-interval=1 track-timeout=0",
+        db.display()
+    ));
+    h.set_src_caps_str("video/x-raw,format=RGB,width=100,height=100,framerate=30/1");
+    h.play();
+    // 75 frames at 30 fps (windows [0,1) [1,2) [2,2.5) s): track 1 crosses
+    // the door downwards (in) at frame 1 and back (out) at frame 40; track 2
+    // enters the pen at frame 0 and leaves at frame 50; track 3 enters at
+    // frame 60 and stays.
+    for i in 0u64..75 {
+        let mut buf = gst::Buffer::with_size(16).unwrap();
+        {
+            let b = buf.get_mut().unwrap();
+            b.set_pts(gst::ClockTime::from_nseconds(i * 1_000_000_000 / 30));
+            b.set_duration(gst::ClockTime::from_nseconds(1_000_000_000 / 30));
+            let y1 = if (1..40).contains(&i) { 70.0 } else { 30.0 };
+            let x2 = if i < 50 { 20.0 } else { 70.0 };
+            let mut objs = vec![(1, 50.0, y1), (2, x2, 20.0)];
+            if i >= 60 {
+                objs.push((3, 10.0, 30.0));
+            }
+            for (id, x, y) in objs {
+                let mut o = Object::new("person", 0, 0.9, [x - 5.0, y - 10.0, x + 5.0, y]);
+                o.tracking = Some(Tracking {
+                    track_id: id,
+                    age: 1,
+                    tracked: true,
+                    vx: 0.0,
+                    vy: 0.0,
+                    first_seen: None,
+                    last_seen: None,
+                });
+                meta::add_object(b, &o, 100, 100);
+            }
+        }
+        h.push(buf).expect("push");
+    }
+    assert!(h.push_event(gst::event::Eos::new()));
+    drop(h);
+    let c = Connection::open(&db).expect("open the event database");
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        stored_zone_events(&c),
+        vec![
+            ("enter".into(), "pen".into(), Some(2), None),
+            ("crossing".into(), "door".into(), Some(1), some("in")),
+            ("crossing".into(), "door".into(), Some(1), some("out")),
+            ("exit".into(), "pen".into(), Some(2), None),
+            ("enter".into(), "pen".into(), Some(3), None),
+        ]
+    );
+    // The exit's running time and dwell: frame 50, inside from frame 0.
+    let (rt, dwell, label): (i64, f64, String) = c
+        .query_row(
+            "SELECT running_time, dwell, label FROM zone_events WHERE kind = 'exit'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(rt, 50 * 1_000_000_000 / 30);
+    assert!((dwell - 50.0 / 30.0).abs() < 1e-6, "{dwell}");
+    assert_eq!(label, "person");
+    // Windows: door in 1 in the first, out 1 in the second, nothing in the
+    // third; pen: entered 1 / exited 1 in the first two, entered 1 in the third.
+    let rows: Vec<(String, [i64; 7])> = c
+        .prepare(
+            "SELECT zone, end_rt, crossed_in, crossed_out, entered, exited, occupancy, max_occupancy
+             FROM zone_counts ORDER BY seq",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            let mut v = [0i64; 7];
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = r.get(i + 1)?;
+            }
+            Ok((r.get(0)?, v))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let s = 1_000_000_000i64;
+    // The partial last window ends with the last frame (pts + duration).
+    let end = 74 * s / 30 + s / 30;
+    assert_eq!(
+        rows,
+        vec![
+            ("door".into(), [s, 1, 0, 0, 0, 0, 0]),
+            ("pen".into(), [s, 0, 0, 1, 0, 1, 1]),
+            ("door".into(), [2 * s, 0, 1, 0, 0, 0, 0]),
+            ("pen".into(), [2 * s, 0, 0, 0, 1, 0, 1]),
+            ("door".into(), [end, 0, 0, 0, 0, 0, 0]),
+            ("pen".into(), [end, 0, 0, 1, 0, 1, 1]),
+        ]
+    );
+    assert_eq!(stored_zone_counts(&c, "door").1, [1, 1, 0, 0, 0]);
+    assert_eq!(stored_zone_counts(&c, "pen").1, [0, 0, 2, 1, 1]);
+    let labels: String = c
+        .query_row(
+            "SELECT labels FROM zone_counts WHERE zone = 'door' ORDER BY seq LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&labels).unwrap(),
+        serde_json::json!({"person": {"in": 1, "out": 0, "occupancy": 0}})
+    );
 }
 
 #[test]
@@ -594,16 +754,19 @@ const VTEST_ZONES: &str =
 fn vtest_example_edgejson_agrees_with_the_messages() {
     init();
     let video = shared("media/vtest.avi");
-    let out = temp_dir("vtest-zones").join("out.jsonl");
+    let dir = temp_dir("vtest-zones");
+    let out = dir.join("out.jsonl");
+    let db = dir.join("events.db");
     let desc = format!(
         "filesrc location={} ! decodebin ! videoconvert ! video/x-raw,format=I420 ! \
          identity eos-after=301 ! \
          edgedetect model={} labels={} conf-threshold=0.3 classes=person threads=2 interval=3 ! \
          edgetrack ! edgezones zones=\"{VTEST_ZONES}\" counts-interval=0 ! \
-         edgejson location={} ! fakesink",
+         edgeevents location={} count-interval=5 ! edgejson location={} ! fakesink",
         video.display(),
         yolox_model().display(),
         coco_names().display(),
+        db.display(),
         out.display()
     );
     let pipeline = gst::parse::launch(&desc).expect("parse");
@@ -667,6 +830,42 @@ fn vtest_example_edgejson_agrees_with_the_messages() {
     assert_eq!(
         last[1]["occupancy"].as_u64(),
         Some(u64::from(square.occupancy))
+    );
+    // The database agrees: one `zone_events` row per message, in order, and
+    // the `zone_counts` windows add up to the final counters.
+    let c = Connection::open(&db).expect("open the event database");
+    let messages: Vec<_> = events
+        .iter()
+        .map(|e| {
+            let dir = e.get::<String>("direction").unwrap();
+            (
+                e.get::<String>("kind").unwrap(),
+                e.get::<String>("zone").unwrap(),
+                e.get::<u64>("track_id").ok().map(|t| t as i64),
+                (!dir.is_empty()).then_some(dir),
+            )
+        })
+        .collect();
+    assert_eq!(stored_zone_events(&c), messages);
+    let as_i64 = |v: u64| v as i64;
+    let (sums, totals) = stored_zone_counts(&c, "crossing");
+    assert_eq!(
+        sums[..2],
+        [as_i64(line.crossed_in), as_i64(line.crossed_out)]
+    );
+    assert_eq!(
+        totals[..2],
+        [as_i64(line.crossed_in), as_i64(line.crossed_out)]
+    );
+    let (sums, totals) = stored_zone_counts(&c, "square");
+    assert_eq!(sums[2..], [as_i64(square.entered), as_i64(square.exited)]);
+    assert_eq!(
+        totals[2..],
+        [
+            as_i64(square.entered),
+            as_i64(square.exited),
+            i64::from(square.occupancy)
+        ]
     );
     // People walk across the square in both directions in these 30 s.
     assert!(line.crossed_in >= 1 && line.crossed_out >= 1, "{line:?}");

@@ -713,12 +713,15 @@ fn systemd_notifications() {
 }
 
 #[test]
-fn the_stats_report_tracks_alive_from_edgetrack() {
+fn the_stats_report_tracks_alive_from_edgetrack_and_zone_counters() {
     // vtest.avi shows several pedestrians in every frame: once the tracker
     // has confirmed them, edgetrack's `tracks-alive` (read by property,
-    // whatever the element's name) is at least 1.
+    // whatever the element's name) is at least 1. edgezones' counters come
+    // from its `edgezones-counts` bus messages.
     let desc = format!(
         "filesrc location={} ! decodebin ! videoconvert ! edgedetect model={} ! edgetrack ! \
+         edgezones counts-interval=200 \
+         zones=\"crossing=line:0.05,0.6,0.95,0.6;square=polygon:0.3,0.35,0.7,0.35,0.7,0.85,0.3,0.85\" ! \
          fakesink sync=false",
         shared("media/vtest.avi").display(),
         yolox_model().display()
@@ -741,7 +744,9 @@ fn the_stats_report_tracks_alive_from_edgetrack() {
         let (_, body) = http_get(port, "/stats");
         let v: serde_json::Value =
             serde_json::from_str(&body).unwrap_or_else(|e| panic!("invalid JSON {body}: {e}"));
-        if v["inference"][0]["frames_inferred"].as_u64().unwrap_or(0) >= 20 {
+        if v["inference"][0]["frames_inferred"].as_u64().unwrap_or(0) >= 20
+            && v["zones"].as_array().is_some_and(|z| !z.is_empty())
+        {
             break v;
         }
         assert!(
@@ -755,6 +760,26 @@ fn the_stats_report_tracks_alive_from_edgetrack() {
     assert_eq!(tracking[0]["name"], "edgetrack0");
     let alive = tracking[0]["tracks_alive"].as_u64().expect("tracks_alive");
     assert!((1..=30).contains(&alive), "{alive} tracks alive: {stats}");
+    let zones = stats["zones"].as_array().expect("zones array");
+    assert_eq!(zones.len(), 1, "{stats}");
+    assert_eq!(zones[0]["name"], "edgezones0");
+    let z = &zones[0]["zones"];
+    assert_eq!(
+        (&z[0]["name"], &z[0]["kind"]),
+        (&"crossing".into(), &"line".into())
+    );
+    assert_eq!(
+        (&z[1]["name"], &z[1]["kind"]),
+        (&"square".into(), &"polygon".into())
+    );
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or_else(|| panic!("not a count: {stats}"));
+    assert_eq!(
+        n(&z[1]["entered"]) - n(&z[1]["exited"]),
+        n(&z[1]["occupancy"]),
+        "{stats}"
+    );
+    // The log line of a statistics interval shows the line's counts.
+    r.expect("; edgezones0 crossing in ", Duration::from_secs(10));
     r.signal(libc::SIGTERM);
     r.expect(
         "EOS reached the sinks: stopped cleanly",

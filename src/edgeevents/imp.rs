@@ -12,9 +12,11 @@ use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::Synchronous;
-use crate::events::book::{Book, BookConfig, Event, Frame, Observation};
+use crate::events::book::{Book, BookConfig, Event, Frame, Observation, ZoneTotals};
 use crate::events::snapshot::crop_rgb;
-use crate::events::store::{self, EndReason, Store, SystemRecord};
+use crate::events::store::{
+    self, EndReason, Store, SystemRecord, ZoneEventRecord, ZoneLabelCounts,
+};
 use crate::events::sync::{HttpTransport, SyncConfig, SyncReport, Syncer, Transport, validate_url};
 use crate::events::sync_mqtt::MqttTransport;
 use crate::events::writer::{self, Msg, Report, WriterConfig, now_ms};
@@ -187,6 +189,47 @@ impl EdgeEvents {
 }
 
 /// Posts the writer's and the sync thread's news on the element.
+/// A frame's zone event as a `zone_events` row.
+fn zone_event_record(e: meta::FrameZoneEvent, wall_ms: i64) -> ZoneEventRecord {
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    ZoneEventRecord {
+        time: wall_ms,
+        running_time: Some(e.running_time),
+        zone: e.zone,
+        kind: e.kind,
+        track_id: e.track_id,
+        label: some(e.label),
+        direction: some(e.direction),
+        dwell: e.dwell,
+        occupancy: e.occupancy,
+    }
+}
+
+/// A frame's zone counters as the book takes them.
+fn zone_totals(c: meta::ZoneCounter) -> ZoneTotals {
+    ZoneTotals {
+        labels: c
+            .labels
+            .into_iter()
+            .map(|l| {
+                let counts = ZoneLabelCounts {
+                    crossed_in: l.crossed_in,
+                    crossed_out: l.crossed_out,
+                    occupancy: l.occupancy,
+                };
+                (l.label, counts)
+            })
+            .collect(),
+        name: c.name,
+        kind: c.kind,
+        crossed_in: c.crossed_in,
+        crossed_out: c.crossed_out,
+        occupancy: c.occupancy,
+        entered: c.entered,
+        exited: c.exited,
+    }
+}
+
 fn writer_reporter(
     element: glib::WeakRef<super::EdgeEvents>,
     location: String,
@@ -770,8 +813,9 @@ impl BaseTransformImpl for EdgeEvents {
         // Objects on a frame no detector ran on are not fresh detections:
         // like a tracker's predicted boxes, they only keep tracks alive.
         let analysed = info.inferred != Some(false);
+        let wall_ms = now_ms();
         let frame = Frame {
-            wall_ms: now_ms(),
+            wall_ms,
             running_time,
             clock_ns,
             duration_ns: buf.duration().map(|d| d.nseconds()),
@@ -789,6 +833,14 @@ impl BaseTransformImpl for EdgeEvents {
                 .collect(),
             temperature: info.temperature,
             throttle_factor: info.throttle_factor,
+            zone_events: meta::zone_events(buf)
+                .into_iter()
+                .map(|e| zone_event_record(e, wall_ms))
+                .collect(),
+            zones: meta::zone_counters(buf)
+                .into_iter()
+                .map(zone_totals)
+                .collect(),
         };
         state.frames += 1;
         let (events, best) = state.book.observe(&frame);

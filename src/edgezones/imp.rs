@@ -88,6 +88,9 @@ struct State {
     last_counts_ns: Option<u64>,
     untracked_frames: u32,
     warned_untracked: bool,
+    /// Events without a frame (tracks ended by a flush or a new stream),
+    /// carried by the next frame's meta.
+    unframed: Vec<ZoneEvent>,
 }
 
 /// What to post once no lock is held.
@@ -128,6 +131,20 @@ pub(crate) fn meta_counters(counts: &[ZoneCount]) -> Vec<meta::ZoneCounter> {
                 .collect(),
         })
         .collect()
+}
+
+/// An event in the frame meta's form.
+fn frame_event(e: &ZoneEvent) -> meta::FrameZoneEvent {
+    meta::FrameZoneEvent {
+        zone: e.zone.clone(),
+        kind: e.kind.as_str().to_string(),
+        track_id: e.track_id,
+        label: e.label.clone(),
+        direction: e.direction.map_or("", |d| d.as_str()).to_string(),
+        running_time: e.time_ns,
+        dwell: e.dwell_ns.map(|d| d as f64 / 1e9),
+        occupancy: e.occupancy,
+    }
 }
 
 fn event_structure(e: &ZoneEvent) -> gst::Structure {
@@ -185,6 +202,7 @@ impl EdgeZones {
         let mut out = Outbox::default();
         if let Some(state) = lock(&self.state).as_mut() {
             out.events = state.counter.end_tracks(state.last_time_ns);
+            state.unframed.extend(out.events.iter().cloned());
             if reset_segment {
                 state.segment = gst::FormattedSegment::new();
             }
@@ -322,6 +340,7 @@ impl BaseTransformImpl for EdgeZones {
             last_counts_ns: None,
             untracked_frames: 0,
             warned_untracked: false,
+            unframed: Vec::new(),
         });
         Ok(())
     }
@@ -459,6 +478,19 @@ impl BaseTransformImpl for EdgeZones {
                 && let Err(e) = meta::set_zone_counters(buf, &meta_counters(&counts))
             {
                 gst::warning!(CAT, imp = self, "cannot add the frame meta: {e}");
+            }
+            let framed: Vec<meta::FrameZoneEvent> = state
+                .unframed
+                .drain(..)
+                .chain(events.iter().cloned())
+                .map(|e| frame_event(&e))
+                .collect();
+            if let Err(e) = meta::add_zone_events(buf, &framed) {
+                gst::warning!(
+                    CAT,
+                    imp = self,
+                    "cannot add the zone events to the frame meta: {e}"
+                );
             }
             out.events = events;
             let interval_ns = u64::from(settings.counts_interval_ms) * 1_000_000;

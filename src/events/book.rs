@@ -20,10 +20,21 @@
 //! - **Thermal**: the level implied by the frame meta's `throttle-factor`
 //!   (1: normal, 0: critical, between: warning) is recorded as a `thermal`
 //!   system event whenever it changes, with the temperature and factor.
+//! - **Zones** (`edgezones` upstream): the zone events a frame carries
+//!   become `zone_events` rows as they come. The zone counters a frame
+//!   carries (running totals) give, when the count window closes, one
+//!   `zone_counts` row per zone seen in the window: what changed since the
+//!   previous window's end (crossings in / out, enters, exits, per label
+//!   too), the occupancy at the end and its maximum over the window's
+//!   frames, and the totals. A total that went down (the zone was
+//!   redefined under another element) counts from 0 again.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::store::{CountRecord, EndReason, SystemRecord, TrackRecord};
+use super::store::{
+    CountRecord, EndReason, SystemRecord, TrackRecord, ZoneCountRecord, ZoneEventRecord,
+    ZoneLabelCounts,
+};
 
 /// One object on one frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +46,21 @@ pub struct Observation {
     pub track_id: Option<u64>,
     /// false for a tracker's predicted box.
     pub fresh: bool,
+}
+
+/// One zone's running totals on a frame, as `edgezones` writes them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ZoneTotals {
+    pub name: String,
+    /// `line` or `polygon`.
+    pub kind: String,
+    pub crossed_in: u64,
+    pub crossed_out: u64,
+    pub occupancy: u32,
+    pub entered: u64,
+    pub exited: u64,
+    /// Per label: totals of crossings, occupancy now.
+    pub labels: BTreeMap<String, ZoneLabelCounts>,
 }
 
 /// One frame as the book needs it.
@@ -53,6 +79,10 @@ pub struct Frame {
     pub objects: Vec<Observation>,
     pub temperature: Option<f64>,
     pub throttle_factor: Option<f64>,
+    /// Zone events on this frame (`time` is the frame's wall clock).
+    pub zone_events: Vec<ZoneEventRecord>,
+    /// The zone counters on this frame; empty without `edgezones`.
+    pub zones: Vec<ZoneTotals>,
 }
 
 /// What the book has to say about a frame.
@@ -70,6 +100,8 @@ pub enum Event {
     },
     Count(CountRecord),
     System(SystemRecord),
+    ZoneEvent(ZoneEventRecord),
+    ZoneCount(ZoneCountRecord),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,6 +135,8 @@ struct Window {
     frames: u64,
     labels: BTreeMap<String, LabelAgg>,
     timestamped: bool,
+    /// Per zone: the last totals seen in the window, the most occupancy.
+    zones: BTreeMap<String, (ZoneTotals, u32)>,
 }
 
 /// The thermal level a throttle factor implies.
@@ -124,6 +158,8 @@ pub struct Book {
     window: Option<Window>,
     thermal: Option<&'static str>,
     last_rt: Option<u64>,
+    /// Zone totals at the end of the last closed window.
+    zone_baseline: BTreeMap<String, ZoneTotals>,
 }
 
 impl Book {
@@ -135,6 +171,7 @@ impl Book {
             window: None,
             thermal: None,
             last_rt: None,
+            zone_baseline: BTreeMap::new(),
         }
     }
 
@@ -190,7 +227,13 @@ impl Book {
                 frames: 0,
                 labels: BTreeMap::new(),
                 timestamped: f.running_time.is_some(),
+                zones: BTreeMap::new(),
             });
+            for z in &f.zones {
+                let max = w.zones.get(&z.name).map_or(0, |(_, m)| *m);
+                w.zones
+                    .insert(z.name.clone(), (z.clone(), max.max(z.occupancy)));
+            }
             w.last_wall = f.wall_ms;
             w.last_end_ns = f.clock_ns + f.duration_ns.unwrap_or(0);
             if f.analysed {
@@ -211,6 +254,8 @@ impl Book {
                 }
             }
         }
+
+        events.extend(f.zone_events.iter().cloned().map(Event::ZoneEvent));
 
         let mut seen = BTreeSet::new();
         for (i, o) in f.objects.iter().enumerate() {
@@ -322,6 +367,47 @@ impl Book {
                 },
                 tracks: (!agg.ids.is_empty()).then_some(agg.ids.len() as u64),
             }));
+        }
+        for (name, (last, max_occupancy)) in w.zones {
+            let base = self.zone_baseline.get(&name);
+            // Totals that went down were reset: count from 0.
+            let delta = |now: u64, before: Option<u64>| match before {
+                Some(b) if b <= now => now - b,
+                _ => now,
+            };
+            let labels = last
+                .labels
+                .iter()
+                .map(|(label, l)| {
+                    let b = base.and_then(|b| b.labels.get(label));
+                    let counts = ZoneLabelCounts {
+                        crossed_in: delta(l.crossed_in, b.map(|b| b.crossed_in)),
+                        crossed_out: delta(l.crossed_out, b.map(|b| b.crossed_out)),
+                        occupancy: l.occupancy,
+                    };
+                    (label.clone(), counts)
+                })
+                .collect();
+            events.push(Event::ZoneCount(ZoneCountRecord {
+                zone: name.clone(),
+                zone_kind: last.kind.clone(),
+                start_time: w.first_wall,
+                end_time: w.last_wall,
+                start_rt: w.timestamped.then_some(start),
+                end_rt: w.timestamped.then_some(end),
+                crossed_in: delta(last.crossed_in, base.map(|b| b.crossed_in)),
+                crossed_out: delta(last.crossed_out, base.map(|b| b.crossed_out)),
+                entered: delta(last.entered, base.map(|b| b.entered)),
+                exited: delta(last.exited, base.map(|b| b.exited)),
+                occupancy: last.occupancy,
+                max_occupancy,
+                total_in: last.crossed_in,
+                total_out: last.crossed_out,
+                total_entered: last.entered,
+                total_exited: last.exited,
+                labels,
+            }));
+            self.zone_baseline.insert(name, last);
         }
     }
 
@@ -560,5 +646,134 @@ mod tests {
                 ("normal".to_string(), 76.0, 1.0),
             ]
         );
+    }
+
+    fn door(crossed_in: u64, crossed_out: u64) -> ZoneTotals {
+        let mut labels = BTreeMap::new();
+        labels.insert(
+            "person".to_string(),
+            ZoneLabelCounts {
+                crossed_in,
+                crossed_out,
+                occupancy: 0,
+            },
+        );
+        ZoneTotals {
+            name: "door".into(),
+            kind: "line".into(),
+            crossed_in,
+            crossed_out,
+            labels,
+            ..Default::default()
+        }
+    }
+
+    fn pen(occupancy: u32, entered: u64, exited: u64) -> ZoneTotals {
+        ZoneTotals {
+            name: "pen".into(),
+            kind: "polygon".into(),
+            occupancy,
+            entered,
+            exited,
+            ..Default::default()
+        }
+    }
+
+    fn zone_counts(events: &[Event]) -> Vec<ZoneCountRecord> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ZoneCount(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn zone_events_pass_and_zone_windows_count_changes() {
+        let mut b = Book::new(BookConfig {
+            count_interval_ns: 300 * MS,
+            track_timeout_ns: 0,
+        });
+        // Totals per frame (100 ms each, windows of 3 frames):
+        // door in/out, pen occupancy/entered/exited.
+        let totals = [
+            ((0, 0), (0, 0, 0)),
+            ((1, 0), (1, 1, 0)),
+            ((2, 0), (3, 3, 0)),
+            // window 2
+            ((2, 1), (2, 3, 1)),
+            ((2, 1), (2, 3, 1)),
+            ((4, 1), (0, 3, 3)),
+            // window 3 (partial: EOS after its first frame)
+            ((5, 1), (1, 4, 3)),
+        ];
+        let mut rows = Vec::new();
+        for (i, ((din, dout), (occ, ent, ex))) in totals.iter().enumerate() {
+            let mut f = frame(i as u64, vec![]);
+            f.zones = vec![door(*din, *dout), pen(*occ, *ent, *ex)];
+            if i == 1 {
+                f.zone_events = vec![ZoneEventRecord {
+                    time: f.wall_ms,
+                    zone: "door".into(),
+                    kind: "crossing".into(),
+                    track_id: Some(9),
+                    ..Default::default()
+                }];
+            }
+            let (ev, _) = b.observe(&f);
+            let passed: Vec<_> = ev
+                .iter()
+                .filter(|e| matches!(e, Event::ZoneEvent(z) if z.track_id == Some(9)))
+                .collect();
+            assert_eq!(passed.len(), usize::from(i == 1), "frame {i}");
+            rows.extend(zone_counts(&ev));
+        }
+        rows.extend(zone_counts(&b.finish(EndReason::Eos)));
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.zone.as_str(),
+                    [r.crossed_in, r.crossed_out, r.entered, r.exited],
+                    [r.occupancy, r.max_occupancy],
+                    [r.total_in, r.total_out, r.total_entered, r.total_exited],
+                    r.end_rt,
+                )
+            })
+            .collect();
+        let rt = |ms: u64| Some(ms * MS);
+        assert_eq!(
+            got,
+            vec![
+                ("door", [2, 0, 0, 0], [0, 0], [2, 0, 0, 0], rt(300)),
+                ("pen", [0, 0, 3, 0], [3, 3], [0, 0, 3, 0], rt(300)),
+                ("door", [2, 1, 0, 0], [0, 0], [4, 1, 0, 0], rt(600)),
+                ("pen", [0, 0, 0, 3], [0, 2], [0, 0, 3, 3], rt(600)),
+                ("door", [1, 0, 0, 0], [0, 0], [5, 1, 0, 0], rt(700)),
+                ("pen", [0, 0, 1, 0], [1, 1], [0, 0, 4, 3], rt(700)),
+            ]
+        );
+        assert_eq!(rows[2].labels["person"].crossed_in, 2);
+        assert_eq!(rows[2].labels["person"].crossed_out, 1);
+        assert_eq!(rows[0].zone_kind, "line");
+        assert_eq!(rows[1].zone_kind, "polygon");
+    }
+
+    #[test]
+    fn zone_totals_that_go_down_count_from_zero() {
+        let mut b = Book::new(BookConfig {
+            count_interval_ns: 100 * MS,
+            track_timeout_ns: 0,
+        });
+        let mut rows = Vec::new();
+        for (i, t) in [5, 2].iter().enumerate() {
+            let mut f = frame(i as u64, vec![]);
+            f.zones = vec![door(*t, 0)];
+            rows.extend(zone_counts(&b.observe(&f).0));
+        }
+        rows.extend(zone_counts(&b.finish(EndReason::Eos)));
+        let ins: Vec<_> = rows.iter().map(|r| (r.crossed_in, r.total_in)).collect();
+        assert_eq!(ins, vec![(5, 5), (2, 2)]);
     }
 }

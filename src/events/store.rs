@@ -14,13 +14,14 @@
 //!
 //! # Rows, sequence numbers and keys
 //!
-//! Three tables hold events: `tracks`, `counts` and `system_events`. A row
+//! Five tables hold events: `tracks`, `counts`, `system_events`,
+//! `zone_events` and `zone_counts` (the last two since schema 2). A row
 //! becomes *final* when it will not change any more (counts and system
 //! events at once, tracks when they end); it then gets, in the same
 //! transaction,
 //!
 //! - `seq`: its stream's next sequence number (1, 2, 3... per `stream_id`,
-//!   across all three tables, in commit order);
+//!   across all the tables, in commit order);
 //! - `gseq`: the database's next global sequence number (the sync order);
 //! - `key`: `<database_id>:<stream_id>:<seq>`, unique in the world (the
 //!   database id is 128 random bits drawn when the file is created): the
@@ -40,7 +41,9 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use serde_json::{Value, json};
 
 /// Version of the schema below, stored in `meta.schema_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added `zone_events` and `zone_counts`; a version 1 database is
+/// migrated when opened (the tables are added, nothing else changes).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits for another connection's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -116,6 +119,50 @@ CREATE TABLE IF NOT EXISTS system_events (
     key          TEXT    NOT NULL UNIQUE,
     synced       INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS zone_events (
+    id           INTEGER PRIMARY KEY,
+    stream_id    TEXT    NOT NULL,
+    run          INTEGER NOT NULL,
+    time         INTEGER NOT NULL,
+    running_time INTEGER,
+    zone         TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    track_id     INTEGER,
+    label        TEXT,
+    direction    TEXT,
+    dwell        REAL,
+    occupancy    INTEGER,
+    seq          INTEGER NOT NULL,
+    gseq         INTEGER NOT NULL UNIQUE,
+    key          TEXT    NOT NULL UNIQUE,
+    synced       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS zone_counts (
+    id             INTEGER PRIMARY KEY,
+    stream_id      TEXT    NOT NULL,
+    run            INTEGER NOT NULL,
+    zone           TEXT    NOT NULL,
+    zone_kind      TEXT    NOT NULL,
+    start_time     INTEGER NOT NULL,
+    end_time       INTEGER NOT NULL,
+    start_rt       INTEGER,
+    end_rt         INTEGER,
+    crossed_in     INTEGER NOT NULL,
+    crossed_out    INTEGER NOT NULL,
+    entered        INTEGER NOT NULL,
+    exited         INTEGER NOT NULL,
+    occupancy      INTEGER NOT NULL,
+    max_occupancy  INTEGER NOT NULL,
+    total_in       INTEGER NOT NULL,
+    total_out      INTEGER NOT NULL,
+    total_entered  INTEGER NOT NULL,
+    total_exited   INTEGER NOT NULL,
+    labels         TEXT    NOT NULL,
+    seq            INTEGER NOT NULL,
+    gseq           INTEGER NOT NULL UNIQUE,
+    key            TEXT    NOT NULL UNIQUE,
+    synced         INTEGER NOT NULL DEFAULT 0
+);
 CREATE INDEX IF NOT EXISTS tracks_unsynced ON tracks (stream_id, gseq)
     WHERE synced = 0 AND gseq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS counts_unsynced ON counts (stream_id, gseq) WHERE synced = 0;
@@ -125,6 +172,10 @@ CREATE INDEX IF NOT EXISTS tracks_alive ON tracks (stream_id) WHERE state = 'ali
 CREATE INDEX IF NOT EXISTS tracks_last_seen ON tracks (last_seen);
 CREATE INDEX IF NOT EXISTS counts_end_time ON counts (end_time);
 CREATE INDEX IF NOT EXISTS system_events_time ON system_events (time);
+CREATE INDEX IF NOT EXISTS zone_events_unsynced ON zone_events (stream_id, gseq) WHERE synced = 0;
+CREATE INDEX IF NOT EXISTS zone_counts_unsynced ON zone_counts (stream_id, gseq) WHERE synced = 0;
+CREATE INDEX IF NOT EXISTS zone_events_time ON zone_events (time);
+CREATE INDEX IF NOT EXISTS zone_counts_end_time ON zone_counts (end_time);
 "#;
 
 /// `PRAGMA synchronous` of the event database.
@@ -276,12 +327,14 @@ pub struct SystemRecord {
     pub factor: Option<f64>,
 }
 
-/// The three event tables.
+/// The event tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
     Tracks,
     Counts,
     SystemEvents,
+    ZoneEvents,
+    ZoneCounts,
 }
 
 impl Table {
@@ -290,8 +343,70 @@ impl Table {
             Table::Tracks => "tracks",
             Table::Counts => "counts",
             Table::SystemEvents => "system_events",
+            Table::ZoneEvents => "zone_events",
+            Table::ZoneCounts => "zone_counts",
         }
     }
+}
+
+/// One event of one zone (`edgezones`): a line crossing, a polygon's
+/// enter / exit / overcrowded / cleared / loitering.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ZoneEventRecord {
+    /// Wall clock of the frame that carried the event.
+    pub time: i64,
+    /// Running time of the event, as `edgezones` stamped it.
+    pub running_time: Option<u64>,
+    pub zone: String,
+    /// `crossing`, `enter`, `exit`, `overcrowded`, `cleared`, `loitering`.
+    pub kind: String,
+    /// `None` for `overcrowded` / `cleared`.
+    pub track_id: Option<u64>,
+    /// `None` for `overcrowded` / `cleared`.
+    pub label: Option<String>,
+    /// `in` / `out` for crossings.
+    pub direction: Option<String>,
+    /// `exit` and `loitering`: seconds inside.
+    pub dwell: Option<f64>,
+    /// Polygons: occupancy after the event.
+    pub occupancy: Option<u32>,
+}
+
+/// Per-label counters of a zone over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ZoneLabelCounts {
+    #[serde(rename = "in")]
+    pub crossed_in: u64,
+    #[serde(rename = "out")]
+    pub crossed_out: u64,
+    /// At the end of the window.
+    pub occupancy: u32,
+}
+
+/// One zone's counters over one `count-interval` window: what happened in
+/// the window (`crossed_in`...`exited`, `max_occupancy`), the occupancy at
+/// its end, and the element's running totals at its end.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ZoneCountRecord {
+    pub zone: String,
+    /// `line` or `polygon`.
+    pub zone_kind: String,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub start_rt: Option<u64>,
+    pub end_rt: Option<u64>,
+    pub crossed_in: u64,
+    pub crossed_out: u64,
+    pub entered: u64,
+    pub exited: u64,
+    pub occupancy: u32,
+    pub max_occupancy: u32,
+    pub total_in: u64,
+    pub total_out: u64,
+    pub total_entered: u64,
+    pub total_exited: u64,
+    /// Per label: crossings in the window, occupancy at its end.
+    pub labels: std::collections::BTreeMap<String, ZoneLabelCounts>,
 }
 
 /// A final row waiting to be synced, as its JSON event.
@@ -387,13 +502,22 @@ impl Store {
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('next_gseq', 1)",
                 [],
             )?;
-            let version = tx
+            let mut version = tx
                 .query_row(
                     "SELECT value FROM meta WHERE key = 'schema_version'",
                     [],
                     |r| r.get::<_, i64>(0),
                 )
                 .optional()?;
+            // Version 1 -> 2: the zone tables, created above by the schema's
+            // `IF NOT EXISTS`; the older tables are unchanged.
+            if version == Some(1) {
+                tx.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                    [SCHEMA_VERSION],
+                )?;
+                version = Some(SCHEMA_VERSION);
+            }
             let id = tx.query_row(
                 "SELECT value FROM meta WHERE key = 'database_id'",
                 [],
@@ -522,6 +646,8 @@ impl Store {
             rows.extend(read_tracks(&tx, &stream, &db, limit)?);
             rows.extend(read_counts(&tx, &stream, &db, limit)?);
             rows.extend(read_system(&tx, &stream, &db, limit)?);
+            rows.extend(read_zone_events(&tx, &stream, &db, limit)?);
+            rows.extend(read_zone_counts(&tx, &stream, &db, limit)?);
             rows.sort_by_key(|r| r.gseq);
             rows.truncate(limit as usize);
             Ok(rows)
@@ -551,7 +677,9 @@ impl Store {
             .query_row(
                 "SELECT (SELECT count(*) FROM tracks WHERE stream_id = ?1 AND synced = 0 AND gseq IS NOT NULL)
                       + (SELECT count(*) FROM counts WHERE stream_id = ?1 AND synced = 0)
-                      + (SELECT count(*) FROM system_events WHERE stream_id = ?1 AND synced = 0)",
+                      + (SELECT count(*) FROM system_events WHERE stream_id = ?1 AND synced = 0)
+                      + (SELECT count(*) FROM zone_events WHERE stream_id = ?1 AND synced = 0)
+                      + (SELECT count(*) FROM zone_counts WHERE stream_id = ?1 AND synced = 0)",
                 [&self.stream_id],
                 |r| r.get::<_, i64>(0),
             )
@@ -588,6 +716,8 @@ impl Store {
                     ("tracks", "last_seen"),
                     ("counts", "end_time"),
                     ("system_events", "time"),
+                    ("zone_events", "time"),
+                    ("zone_counts", "end_time"),
                 ] {
                     let cond = format!("{time} < ?1 AND gseq IS NOT NULL");
                     r.deleted_unsynced += tx.query_row(
@@ -615,7 +745,9 @@ impl Store {
                     .conn
                     .query_row(
                         "SELECT (SELECT count(*) FROM tracks) + (SELECT count(*) FROM counts)
-                              + (SELECT count(*) FROM system_events)",
+                              + (SELECT count(*) FROM system_events)
+                              + (SELECT count(*) FROM zone_events)
+                              + (SELECT count(*) FROM zone_counts)",
                         [],
                         |r| r.get(0),
                     )
@@ -629,7 +761,9 @@ impl Store {
                                  SELECT 'tracks' AS t, id, last_seen AS ts, gseq, synced FROM tracks
                                      WHERE gseq IS NOT NULL
                                  UNION ALL SELECT 'counts', id, end_time, gseq, synced FROM counts
-                                 UNION ALL SELECT 'system_events', id, time, gseq, synced FROM system_events)
+                                 UNION ALL SELECT 'system_events', id, time, gseq, synced FROM system_events
+                                 UNION ALL SELECT 'zone_events', id, time, gseq, synced FROM zone_events
+                                 UNION ALL SELECT 'zone_counts', id, end_time, gseq, synced FROM zone_counts)
                              ORDER BY ts, gseq LIMIT ?1",
                         )?;
                         st.query_map([n], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?
@@ -841,6 +975,162 @@ impl Batch<'_> {
         )?;
         Ok(self.tx.last_insert_rowid())
     }
+}
+
+impl Batch<'_> {
+    pub fn insert_zone_event(&self, e: &ZoneEventRecord) -> rusqlite::Result<i64> {
+        let (seq, gseq) = next_seqs(self.tx, self.stream_id)?;
+        self.tx.execute(
+            "INSERT INTO zone_events (stream_id, run, time, running_time, zone, kind, track_id,
+                 label, direction, dwell, occupancy, seq, gseq, key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                self.stream_id,
+                self.run,
+                e.time,
+                opt_i64(e.running_time),
+                e.zone,
+                e.kind,
+                opt_i64(e.track_id),
+                e.label,
+                e.direction,
+                e.dwell,
+                e.occupancy,
+                seq,
+                gseq,
+                event_key(self.database_id, self.stream_id, seq),
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    pub fn insert_zone_count(&self, c: &ZoneCountRecord) -> rusqlite::Result<i64> {
+        let (seq, gseq) = next_seqs(self.tx, self.stream_id)?;
+        // A map of small structs always serializes.
+        let labels = serde_json::to_string(&c.labels).unwrap_or_else(|_| "{}".into());
+        self.tx.execute(
+            "INSERT INTO zone_counts (stream_id, run, zone, zone_kind, start_time, end_time,
+                 start_rt, end_rt, crossed_in, crossed_out, entered, exited, occupancy,
+                 max_occupancy, total_in, total_out, total_entered, total_exited, labels, seq,
+                 gseq, key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22)",
+            params![
+                self.stream_id,
+                self.run,
+                c.zone,
+                c.zone_kind,
+                c.start_time,
+                c.end_time,
+                opt_i64(c.start_rt),
+                opt_i64(c.end_rt),
+                to_i64(c.crossed_in),
+                to_i64(c.crossed_out),
+                to_i64(c.entered),
+                to_i64(c.exited),
+                c.occupancy,
+                c.max_occupancy,
+                to_i64(c.total_in),
+                to_i64(c.total_out),
+                to_i64(c.total_entered),
+                to_i64(c.total_exited),
+                labels,
+                seq,
+                gseq,
+                event_key(self.database_id, self.stream_id, seq),
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+}
+
+fn read_zone_events(
+    tx: &rusqlite::Transaction<'_>,
+    stream: &str,
+    db: &str,
+    limit: i64,
+) -> rusqlite::Result<Vec<Outgoing>> {
+    let mut st = tx.prepare(
+        "SELECT id, gseq, seq, key, run, time, running_time, zone, kind, track_id, label,
+                direction, dwell, occupancy
+         FROM zone_events WHERE stream_id = ?1 AND synced = 0 ORDER BY gseq LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![stream, limit], |r| {
+        Ok(Outgoing {
+            table: Table::ZoneEvents,
+            id: r.get(0)?,
+            gseq: r.get(1)?,
+            seq: r.get(2)?,
+            event: json!({
+                "key": r.get::<_, String>(3)?,
+                "database_id": db,
+                "stream_id": stream,
+                "seq": r.get::<_, i64>(2)?,
+                "type": "zone_event",
+                "run": r.get::<_, i64>(4)?,
+                "time": r.get::<_, i64>(5)?,
+                "running_time": r.get::<_, Option<i64>>(6)?,
+                "zone": r.get::<_, String>(7)?,
+                "kind": r.get::<_, String>(8)?,
+                "track_id": r.get::<_, Option<i64>>(9)?,
+                "label": r.get::<_, Option<String>>(10)?,
+                "direction": r.get::<_, Option<String>>(11)?,
+                "dwell": r.get::<_, Option<f64>>(12)?,
+                "occupancy": r.get::<_, Option<i64>>(13)?,
+            }),
+        })
+    })?;
+    rows.collect()
+}
+
+fn read_zone_counts(
+    tx: &rusqlite::Transaction<'_>,
+    stream: &str,
+    db: &str,
+    limit: i64,
+) -> rusqlite::Result<Vec<Outgoing>> {
+    let mut st = tx.prepare(
+        "SELECT id, gseq, seq, key, run, zone, zone_kind, start_time, end_time, start_rt, end_rt,
+                crossed_in, crossed_out, entered, exited, occupancy, max_occupancy, total_in,
+                total_out, total_entered, total_exited, labels
+         FROM zone_counts WHERE stream_id = ?1 AND synced = 0 ORDER BY gseq LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![stream, limit], |r| {
+        let labels: Value =
+            serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_else(|_| json!({}));
+        Ok(Outgoing {
+            table: Table::ZoneCounts,
+            id: r.get(0)?,
+            gseq: r.get(1)?,
+            seq: r.get(2)?,
+            event: json!({
+                "key": r.get::<_, String>(3)?,
+                "database_id": db,
+                "stream_id": stream,
+                "seq": r.get::<_, i64>(2)?,
+                "type": "zone_count",
+                "run": r.get::<_, i64>(4)?,
+                "zone": r.get::<_, String>(5)?,
+                "zone_kind": r.get::<_, String>(6)?,
+                "start_time": r.get::<_, i64>(7)?,
+                "end_time": r.get::<_, i64>(8)?,
+                "start_rt": r.get::<_, Option<i64>>(9)?,
+                "end_rt": r.get::<_, Option<i64>>(10)?,
+                "in": r.get::<_, i64>(11)?,
+                "out": r.get::<_, i64>(12)?,
+                "entered": r.get::<_, i64>(13)?,
+                "exited": r.get::<_, i64>(14)?,
+                "occupancy": r.get::<_, i64>(15)?,
+                "max_occupancy": r.get::<_, i64>(16)?,
+                "total_in": r.get::<_, i64>(17)?,
+                "total_out": r.get::<_, i64>(18)?,
+                "total_entered": r.get::<_, i64>(19)?,
+                "total_exited": r.get::<_, i64>(20)?,
+                "labels": labels,
+            }),
+        })
+    })?;
+    rows.collect()
 }
 
 fn read_tracks(
@@ -1229,5 +1519,151 @@ mod tests {
             Ok(_) => panic!("opened garbage"),
         };
         assert!(e.message.contains("not an SQLite database"), "{e}");
+    }
+
+    fn zone_event(kind: &str, t: i64) -> ZoneEventRecord {
+        ZoneEventRecord {
+            time: t,
+            running_time: Some(2_000_000_000),
+            zone: "door".into(),
+            kind: kind.into(),
+            track_id: Some(4),
+            label: Some("person".into()),
+            direction: Some("in".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn schema_1_is_migrated_and_zone_rows_sync() {
+        let path = temp_db("migrate");
+        // A database as schema 1 left it: without the zone tables, version 1,
+        // with a final row.
+        {
+            let mut s = Store::open(&path, "cam1", Synchronous::Full).unwrap();
+            s.begin_run().unwrap();
+            s.write(|b| b.insert_system(&system("start", 1))).unwrap();
+            s.connection()
+                .execute_batch(
+                    "DROP TABLE zone_events; DROP TABLE zone_counts;
+                     UPDATE meta SET value = 1 WHERE key = 'schema_version';",
+                )
+                .unwrap();
+        }
+        let mut s = Store::open(&path, "cam1", Synchronous::Full).unwrap();
+        let version: i64 = s
+            .connection()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, 2);
+        assert_eq!(s.begin_run().unwrap(), (2, 0));
+        let mut labels = std::collections::BTreeMap::new();
+        labels.insert(
+            "person".to_string(),
+            ZoneLabelCounts {
+                crossed_in: 2,
+                crossed_out: 1,
+                occupancy: 0,
+            },
+        );
+        s.write(|b| {
+            b.insert_zone_event(&zone_event("crossing", 10))?;
+            b.insert_zone_event(&ZoneEventRecord {
+                time: 11,
+                running_time: None,
+                zone: "queue".into(),
+                kind: "overcrowded".into(),
+                occupancy: Some(6),
+                ..Default::default()
+            })?;
+            b.insert_zone_count(&ZoneCountRecord {
+                zone: "door".into(),
+                zone_kind: "line".into(),
+                start_time: 5,
+                end_time: 12,
+                start_rt: Some(0),
+                end_rt: Some(1_000_000_000),
+                crossed_in: 2,
+                crossed_out: 1,
+                total_in: 7,
+                total_out: 3,
+                labels,
+                ..Default::default()
+            })?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(s.unsynced_count().unwrap(), 4);
+        let rows = s.unsynced(100).unwrap();
+        // The schema-1 row first, then the zone rows in commit order.
+        assert_eq!(
+            rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
+        assert_eq!(rows[0].event["type"], "system");
+        let e = &rows[1].event;
+        assert_eq!(e["type"], "zone_event");
+        assert_eq!(e["key"], format!("{}:cam1:2", s.database_id()));
+        assert_eq!(
+            (
+                &e["zone"],
+                &e["kind"],
+                &e["track_id"],
+                &e["label"],
+                &e["direction"]
+            ),
+            (
+                &json!("door"),
+                &json!("crossing"),
+                &json!(4),
+                &json!("person"),
+                &json!("in")
+            )
+        );
+        assert_eq!(e["running_time"], 2_000_000_000i64);
+        assert_eq!(e["run"], 2);
+        let e = &rows[2].event;
+        assert_eq!(e["kind"], "overcrowded");
+        assert_eq!(e["occupancy"], 6);
+        assert!(e["track_id"].is_null() && e["label"].is_null() && e["running_time"].is_null());
+        let e = &rows[3].event;
+        assert_eq!(e["type"], "zone_count");
+        assert_eq!((&e["in"], &e["out"]), (&json!(2), &json!(1)));
+        assert_eq!((&e["total_in"], &e["total_out"]), (&json!(7), &json!(3)));
+        assert_eq!(
+            e["labels"],
+            json!({"person": {"in": 2, "out": 1, "occupancy": 0}})
+        );
+        assert_eq!(e["end_rt"], 1_000_000_000i64);
+        s.mark_synced(&[
+            (Table::ZoneEvents, rows[1].id),
+            (Table::ZoneCounts, rows[3].id),
+        ])
+        .unwrap();
+        assert_eq!(s.unsynced_count().unwrap(), 2);
+        // Retention removes zone rows too, by their time.
+        let r = s.apply_retention(100, Some(50), None).unwrap();
+        assert_eq!(r.deleted, 4);
+        assert_eq!(r.deleted_unsynced, 2);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let path = temp_db("newer");
+        {
+            let s = Store::open(&path, "a", Synchronous::Full).unwrap();
+            s.connection()
+                .execute("UPDATE meta SET value = 3 WHERE key = 'schema_version'", [])
+                .unwrap();
+        }
+        let e = match Store::open(&path, "a", Synchronous::Full) {
+            Err(e) => e,
+            Ok(_) => panic!("opened a newer schema"),
+        };
+        assert!(e.message.contains("schema version Some(3)"), "{e}");
     }
 }

@@ -32,13 +32,15 @@ pub struct MqttTransport {
     last_used: Instant,
 }
 
-/// The topic level of an event: the plural of its `type` for the three
-/// tables of schema 1, the type itself for anything else.
+/// The topic level of an event: the plural of its `type` for the tables
+/// of schema 2, the type itself for anything else.
 pub fn kind_topic(event_type: &str) -> &str {
     match event_type {
         "track" => "tracks",
         "count" => "counts",
         "system" => "system",
+        "zone_event" => "zone_events",
+        "zone_count" => "zone_counts",
         "" => "events",
         other => other,
     }
@@ -191,6 +193,8 @@ mod tests {
         assert_eq!(kind_topic("count"), "counts");
         assert_eq!(kind_topic("system"), "system");
         assert_eq!(kind_topic("zone"), "zone");
+        assert_eq!(kind_topic("zone_event"), "zone_events");
+        assert_eq!(kind_topic("zone_count"), "zone_counts");
     }
 
     #[test]

@@ -188,6 +188,12 @@ impl Writer {
                     Pending::Other(Event::System(s)) => {
                         b.insert_system(s)?;
                     }
+                    Pending::Other(Event::ZoneEvent(e)) => {
+                        b.insert_zone_event(e)?;
+                    }
+                    Pending::Other(Event::ZoneCount(c)) => {
+                        b.insert_zone_count(c)?;
+                    }
                     Pending::Other(_) => {}
                 }
             }

@@ -32,5 +32,5 @@ pub use self::policy::{Decision, RestartPolicy, RestartTracker};
 pub use self::stall::{SinkActivity, Stall, check_stall, silence_ns};
 pub use self::stats::{
     InferenceStats, Rates, RestartStats, SinkStats, Snapshot, ThermalStats, TrackingStats,
-    read_rss_bytes,
+    ZoneLabelStats, ZoneStats, ZonesStats, read_rss_bytes,
 };

@@ -97,6 +97,88 @@ pub struct ThermalStats {
     pub level: String,
 }
 
+/// One label's counters in a zone.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ZoneLabelStats {
+    pub label: String,
+    #[serde(rename = "in")]
+    pub crossed_in: u64,
+    #[serde(rename = "out")]
+    pub crossed_out: u64,
+    pub occupancy: u32,
+}
+
+/// One zone's counters since its element started.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ZoneStats {
+    pub name: String,
+    /// `line` or `polygon`.
+    pub kind: String,
+    /// Lines: crossings in and out.
+    #[serde(rename = "in")]
+    pub crossed_in: u64,
+    #[serde(rename = "out")]
+    pub crossed_out: u64,
+    /// Polygons: tracks inside now, enters and exits.
+    pub occupancy: u32,
+    pub entered: u64,
+    pub exited: u64,
+    pub labels: Vec<ZoneLabelStats>,
+}
+
+/// An `edgezones` element's counters, from its last `edgezones-counts`
+/// bus message.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ZonesStats {
+    /// The element's name.
+    pub name: String,
+    /// Running time of the message, seconds.
+    pub running_time_s: f64,
+    pub zones: Vec<ZoneStats>,
+}
+
+impl ZonesStats {
+    /// Reads an `edgezones-counts` message's structure (`None` for any
+    /// other structure); `element` is the message's source.
+    pub fn from_counts_message(element: &str, s: &gst::StructureRef) -> Option<ZonesStats> {
+        if s.name() != crate::edgezones::COUNTS_MESSAGE_NAME {
+            return None;
+        }
+        let zones = s
+            .get::<gst::Array>("zones")
+            .map(|a| crate::meta::zone_counters_from_array(&a))
+            .unwrap_or_default();
+        Some(ZonesStats {
+            name: element.to_string(),
+            running_time_s: s
+                .get::<gst::ClockTime>("running-time")
+                .map_or(0.0, |t| t.nseconds() as f64 / 1e9),
+            zones: zones
+                .into_iter()
+                .map(|z| ZoneStats {
+                    name: z.name,
+                    kind: z.kind,
+                    crossed_in: z.crossed_in,
+                    crossed_out: z.crossed_out,
+                    occupancy: z.occupancy,
+                    entered: z.entered,
+                    exited: z.exited,
+                    labels: z
+                        .labels
+                        .into_iter()
+                        .map(|l| ZoneLabelStats {
+                            label: l.label,
+                            crossed_in: l.crossed_in,
+                            crossed_out: l.crossed_out,
+                            occupancy: l.occupancy,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+}
+
 /// Everything `edgeai-run` reports, once per statistics interval.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Snapshot {
@@ -119,6 +201,9 @@ pub struct Snapshot {
     pub inference: Vec<InferenceStats>,
     pub tracking: Vec<TrackingStats>,
     pub thermal: Vec<ThermalStats>,
+    /// Zone counters of each `edgezones` that posted `edgezones-counts` in
+    /// this run, by element name.
+    pub zones: Vec<ZonesStats>,
     /// Resident memory of the runner process, bytes (`null` where
     /// `/proc/self/status` cannot be read).
     pub rss_bytes: Option<u64>,
@@ -164,6 +249,21 @@ impl Snapshot {
                 }
             }
             let _ = write!(s, ", factor {:.2}, {}", t.throttle_factor, t.level);
+        }
+        for e in &self.zones {
+            let _ = write!(s, "; {}", e.name);
+            for (i, z) in e.zones.iter().enumerate() {
+                let sep = if i == 0 { " " } else { ", " };
+                if z.kind == "line" {
+                    let _ = write!(
+                        s,
+                        "{sep}{} in {} out {}",
+                        z.name, z.crossed_in, z.crossed_out
+                    );
+                } else {
+                    let _ = write!(s, "{sep}{} occupancy {}", z.name, z.occupancy);
+                }
+            }
         }
         if let Some(b) = self.rss_bytes {
             let _ = write!(s, "; rss {:.1} MiB", b as f64 / (1024.0 * 1024.0));
@@ -250,6 +350,7 @@ mod tests {
                 throttle_factor: 1.0,
                 level: "normal".into(),
             }],
+            zones: vec![],
             rss_bytes: Some(3 * 1024 * 1024 / 2),
             timestamp: 1.7e9,
             version: "0.1.0".into(),
@@ -295,5 +396,65 @@ mod tests {
         assert_eq!(parse_vm_rss("VmRSS: 12 MB\n"), None);
         // This process has a resident set.
         assert!(read_rss_bytes().unwrap() > 0);
+    }
+
+    #[test]
+    fn zone_counters_from_the_counts_message() {
+        let _ = gst::init();
+        let counters = vec![
+            crate::meta::ZoneCounter {
+                name: "door".into(),
+                kind: "line".into(),
+                crossed_in: 3,
+                crossed_out: 1,
+                labels: vec![crate::meta::LabelCounter {
+                    label: "person".into(),
+                    crossed_in: 3,
+                    crossed_out: 1,
+                    occupancy: 0,
+                }],
+                ..Default::default()
+            },
+            crate::meta::ZoneCounter {
+                name: "queue".into(),
+                kind: "polygon".into(),
+                occupancy: 2,
+                entered: 5,
+                exited: 3,
+                ..Default::default()
+            },
+        ];
+        let msg = gst::Structure::builder("edgezones-counts")
+            .field("running-time", gst::ClockTime::from_mseconds(12_500))
+            .field("zones", crate::meta::zone_counters_array(&counters))
+            .build();
+        assert_eq!(
+            ZonesStats::from_counts_message("edgezones0", &gst::Structure::new_empty("other")),
+            None
+        );
+        let z = ZonesStats::from_counts_message("edgezones0", &msg).unwrap();
+        let mut snap = sample();
+        snap.zones = vec![z];
+        let v: serde_json::Value = serde_json::from_str(&snap.to_json()).unwrap();
+        assert_eq!(
+            v["zones"],
+            serde_json::json!([{
+                "name": "edgezones0",
+                "running_time_s": 12.5,
+                "zones": [
+                    {"name": "door", "kind": "line", "in": 3, "out": 1, "occupancy": 0,
+                     "entered": 0, "exited": 0,
+                     "labels": [{"label": "person", "in": 3, "out": 1, "occupancy": 0}]},
+                    {"name": "queue", "kind": "polygon", "in": 0, "out": 0, "occupancy": 2,
+                     "entered": 5, "exited": 3, "labels": []}
+                ]
+            }])
+        );
+        assert!(
+            snap.log_line()
+                .ends_with("; edgezones0 door in 3 out 1, queue occupancy 2; rss 1.5 MiB"),
+            "{}",
+            snap.log_line()
+        );
     }
 }

@@ -19,8 +19,8 @@ use gst::glib;
 use gst::prelude::*;
 use gstedgeai::runner::{
     Decision, InferenceStats, OnEos, Rates, RestartPolicy, RestartStats, RestartTracker, Settings,
-    SinkActivity, SinkStats, Snapshot, ThermalStats, TrackingStats, check_stall, fmt_duration,
-    read_rss_bytes, silence_ns,
+    SinkActivity, SinkStats, Snapshot, ThermalStats, TrackingStats, ZonesStats, check_stall,
+    fmt_duration, read_rss_bytes, silence_ns,
 };
 use sd_notify::NotifyState;
 
@@ -202,6 +202,8 @@ pub struct Runner {
     stop_timer: Option<glib::SourceId>,
     rates: Rates,
     snapshot: Snapshot,
+    /// The last `edgezones-counts` of each element in this run.
+    zones: std::collections::BTreeMap<String, ZonesStats>,
     published: Option<SharedStats>,
     stats_mqtt: Option<Arc<StatsPublisher>>,
     /// The already-parsed pipeline of the first run.
@@ -243,6 +245,7 @@ pub fn run(
             stop_timer: None,
             rates: Rates::new(0.0),
             snapshot: Snapshot::default(),
+            zones: std::collections::BTreeMap::new(),
             published,
             stats_mqtt,
             first: Some(first),
@@ -312,6 +315,7 @@ impl Runner {
         }
         self.run_number += 1;
         self.phase = Phase::Starting;
+        self.zones.clear();
         let parsed = match self.first.take() {
             Some(p) => Ok(p),
             None => build_pipeline(&self.settings.pipeline),
@@ -414,6 +418,15 @@ impl Runner {
                 say!("warning from {src}: {}", w.error().message());
             }
             gst::MessageView::Eos(_) => self.on_eos(),
+            gst::MessageView::Element(e) => {
+                let src = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
+                if let Some(z) = e
+                    .structure()
+                    .and_then(|s| ZonesStats::from_counts_message(&src, s))
+                {
+                    self.zones.insert(src, z);
+                }
+            }
             gst::MessageView::StateChanged(s)
                 if from_pipeline && s.current() == gst::State::Playing =>
             {
@@ -738,6 +751,7 @@ impl Runner {
         s.inference.clear();
         s.tracking.clear();
         s.thermal.clear();
+        s.zones = self.zones.values().cloned().collect();
         let Some(run) = &self.run else { return };
         s.run_uptime_s = run.started.elapsed().as_secs_f64();
         let sinks = lock_sinks(&run.sinks);
