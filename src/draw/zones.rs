@@ -186,13 +186,18 @@ pub fn segment_quad(a: [f64; 2], b: [f64; 2], half_width: f64) -> [[f64; 2]; 4] 
 pub fn side_normal(a: [f64; 2], b: [f64; 2], in_right: bool) -> Option<[f64; 2]> {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
     let len = dx.hypot(dy);
-    if !(len > 0.0) || !len.is_finite() {
+    if len.is_nan() || len <= 0.0 || !len.is_finite() {
         return None;
     }
     // Right of (dx, dy) with y down: (-dy, dx).
     let s = if in_right { 1.0 } else { -1.0 };
     Some([-dy / len * s, dx / len * s])
 }
+
+/// Four corners, in order.
+pub type Quad = [[f64; 2]; 4];
+/// Three corners.
+pub type Triangle = [[f64; 2]; 3];
 
 /// The arrow from the middle of `a → b` towards the `in` side, `length`
 /// pixels long: a shaft (rectangle `half_width` around it) and a head
@@ -203,7 +208,7 @@ pub fn arrow(
     in_right: bool,
     length: f64,
     half_width: f64,
-) -> Option<([[f64; 2]; 4], [[f64; 2]; 3])> {
+) -> Option<(Quad, Triangle)> {
     let n = side_normal(a, b, in_right)?;
     let m = [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
     let head = (length * 0.45).max(3.0 * half_width + 2.0).min(length);

@@ -176,10 +176,15 @@ impl EdgeOverlay {
             .collect();
         let mut canvas = Canvas::new(state.layout, width, height, planes, state.yuv)
             .map_err(|e| format!("cannot draw on the frame: {e}"))?;
+        // Polygons under lines: a line and its arrow stay whole over a fill.
         for z in zones {
-            match z {
-                ZoneSpec::Polygon(p) => state.painter.draw_polygon_zone(&mut canvas, p),
-                ZoneSpec::Line(l) => state.painter.draw_line_zone(&mut canvas, l),
+            if let ZoneSpec::Polygon(p) = z {
+                state.painter.draw_polygon_zone(&mut canvas, p);
+            }
+        }
+        for z in zones {
+            if let ZoneSpec::Line(l) = z {
+                state.painter.draw_line_zone(&mut canvas, l);
             }
         }
         for b in boxes {
