@@ -228,7 +228,8 @@ pub fn arrow(
 }
 
 /// Blends `c` over `spans` with opacity `alpha`; every pixel once, every
-/// chroma sample once (a mask over the spans' bounding box).
+/// chroma sample once (on NV12/I420 through a mask over the spans'
+/// bounding box, so that a chroma sample shared by two rows is blended once).
 pub fn blend_spans(canvas: &mut Canvas<'_>, spans: &[Span], c: Rgb, alpha: u8) {
     if spans.is_empty() || alpha == 0 {
         return;
@@ -237,6 +238,15 @@ pub fn blend_spans(canvas: &mut Canvas<'_>, spans: &[Span], c: Rgb, alpha: u8) {
         for s in spans {
             let (y, x0, x1) = (s.y as i64, s.x0 as i64, s.x1 as i64);
             canvas.fill_rect(Rect::new(x0, y, x1, y + 1), c);
+        }
+        return;
+    }
+    if canvas.layout().packed().is_some() {
+        // No chroma to share between rows: one-row rectangles blend each
+        // pixel exactly as the mask would, without building it.
+        for s in spans {
+            let (y, x0, x1) = (s.y as i64, s.x0 as i64, s.x1 as i64);
+            canvas.blend_rect(Rect::new(x0, y, x1, y + 1), c, alpha);
         }
         return;
     }
