@@ -698,6 +698,7 @@ fn properties() {
     assert!(el.property::<bool>("show-confidence"));
     assert!(el.property::<bool>("show-track-id"));
     assert!(!el.property::<bool>("show-stats"));
+    assert!(el.property::<bool>("draw-zones"));
     el.set_property("line-width", 7u32);
     el.set_property("font-size", 30u32);
     el.set_property("show-stats", true);
@@ -717,6 +718,7 @@ fn properties() {
         "show-confidence",
         "show-track-id",
         "show-stats",
+        "draw-zones",
     ] {
         let flags = el.find_property(name).unwrap().flags();
         assert!(flags.contains(gst::PARAM_FLAG_MUTABLE_PLAYING), "{name}");
