@@ -12,6 +12,11 @@
 //!    `edgeoverlay` in a `gst_check::Harness` (reading the metadata, mapping
 //!    the frame, drawing), minus the same loop through `identity` (buffer
 //!    creation, metadata, push and pull), measured in the same round.
+//! 3. `zones <format>`: `edgeoverlay` as in 2, the frame also carrying the
+//!    zone counters of `edgezones` with their geometry (the example of
+//!    docs/edgezones.md: a line across 90 % of the width and a polygon of
+//!    40 % × 50 % of the frame, drawn translucent); its difference from 2 is
+//!    what drawing the zones adds.
 //!
 //! Rounds alternate the figures so that the machine's load drifts over all
 //! of them alike; the median round is reported. Each figure is given as
@@ -135,7 +140,7 @@ fn bench_draw(layout: PixelLayout, frames: usize, painter: &mut Painter) -> (f64
 }
 
 /// (wall, CPU) ms per frame of pushing a buffer with the 20 objects through `factory`.
-fn bench_element(factory: &str, format: &str, frames: usize) -> (f64, f64) {
+fn bench_element(factory: &str, format: &str, frames: usize, zones: bool) -> (f64, f64) {
     let mut h = gst_check::Harness::new(factory);
     if factory == "edgeoverlay" {
         h.element().unwrap().set_property("show-stats", true);
@@ -160,10 +165,48 @@ fn bench_element(factory: &str, format: &str, frames: usize) -> (f64, f64) {
             for o in &objects {
                 meta::add_object(b, o, W as u32, H as u32);
             }
+            if zones {
+                meta::set_zone_counters(b, &zone_counters()).expect("zone counters");
+            }
         }
         let out = h.push_and_pull(buf).expect("push");
         drop(out);
     })
+}
+
+/// The zones of the docs/edgezones.md example on a W x H frame.
+fn zone_counters() -> Vec<meta::ZoneCounter> {
+    let (w, h) = (W as f64, H as f64);
+    vec![
+        meta::ZoneCounter {
+            name: "crossing".into(),
+            kind: "line".into(),
+            crossed_in: 12,
+            crossed_out: 9,
+            geometry: Some(meta::ZoneGeometry {
+                points: vec![[0.05 * w, 0.6 * h], [0.95 * w, 0.6 * h]],
+                in_side: Some("right".into()),
+                max_occupancy: 0,
+            }),
+            ..Default::default()
+        },
+        meta::ZoneCounter {
+            name: "square".into(),
+            kind: "polygon".into(),
+            occupancy: 3,
+            geometry: Some(meta::ZoneGeometry {
+                points: vec![
+                    [0.3 * w, 0.35 * h],
+                    [0.7 * w, 0.35 * h],
+                    [0.7 * w, 0.85 * h],
+                    [0.3 * w, 0.85 * h],
+                ],
+                in_side: None,
+                max_occupancy: 0,
+            }),
+            ..Default::default()
+        },
+    ]
 }
 
 /// CPU time of the calling thread in ns (Linux), or `None`.
@@ -213,6 +256,7 @@ fn main() {
         [
             (Vec::new(), Vec::new()),
             (Vec::new(), Vec::new()),
+            (Vec::new(), Vec::new()),
             (Vec::new(), Vec::new())
         ];
         formats.len()
@@ -222,8 +266,9 @@ fn main() {
         for (i, (layout, name)) in formats.iter().enumerate() {
             let figures = [
                 bench_draw(*layout, frames, &mut painter),
-                bench_element("edgeoverlay", name, element_frames),
-                bench_element("identity", name, element_frames),
+                bench_element("edgeoverlay", name, element_frames, false),
+                bench_element("identity", name, element_frames, false),
+                bench_element("edgeoverlay", name, element_frames, true),
             ];
             for (slot, (wall, cpu)) in results[i].iter_mut().zip(figures) {
                 slot.0.push(wall);
@@ -249,6 +294,24 @@ fn main() {
             cell(m[0]),
             cell(m[1]),
             cell(m[2]),
+            cell(diff)
+        );
+    }
+    println!("with zones (a line and a 40 % x 50 % translucent polygon), same rounds:");
+    println!(
+        "{:<8} {:>15} {:>17} {:>15}",
+        "format", "edgeoverlay", "overlay + zones", "zones"
+    );
+    for (i, (_, name)) in formats.iter().enumerate() {
+        let m = results[i]
+            .clone()
+            .map(|(mut w, mut c)| (median(&mut w), median(&mut c)));
+        let diff = (m[3].0 - m[1].0, m[3].1 - m[1].1);
+        let cell = |(w, c): (f64, f64)| format!("{w:.3} / {c:.3}");
+        println!(
+            "{name:<8} {:>15} {:>17} {:>15}",
+            cell(m[1]),
+            cell(m[3]),
             cell(diff)
         );
     }

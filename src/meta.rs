@@ -617,7 +617,9 @@ pub const ZONE_COUNTERS_FIELD: &str = "zones";
 
 /// The zones an object is in, as `edgezones` writes them on its ROI meta
 /// (`zones` parameter structure: `inside` and `crossed` arrays of zone
-/// names, `dwell` in seconds, `loitering`).
+/// names, `dwell` in seconds, `loitering`, and `crossings`: an array of
+/// `crossing` structures, `zone` and `direction` (`in` | `out`), for the
+/// lines counted crossing on this very frame).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObjectZones {
     /// Polygons the object is in.
@@ -627,6 +629,8 @@ pub struct ObjectZones {
     /// Longest time inside one of its polygons, seconds.
     pub dwell: f64,
     pub loitering: bool,
+    /// Lines counted crossing on this frame: (zone, `in` | `out`).
+    pub crossings: Vec<(String, String)>,
 }
 
 fn string_array(v: &[String]) -> gst::Array {
@@ -660,6 +664,7 @@ pub fn set_object_zones(
                     .field("crossed", string_array(&z.crossed))
                     .field("dwell", z.dwell)
                     .field("loitering", z.loitering)
+                    .field("crossings", crossings_array(&z.crossings))
                     .build(),
             );
             written += 1;
@@ -679,6 +684,7 @@ pub fn object_zones(buffer: &gst::BufferRef) -> Vec<Option<ObjectZones>> {
                 crossed: strings_of(s, "crossed"),
                 dwell: s.get::<f64>("dwell").unwrap_or(0.0),
                 loitering: s.get::<bool>("loitering").unwrap_or(false),
+                crossings: crossings_of(s),
             })
         })
         .collect()
@@ -697,7 +703,9 @@ pub struct LabelCounter {
 /// the frame meta: field `zones` of the `edgeai-frame` structure, an array of
 /// `zone` structures (`name`, `kind` = `line` | `polygon`, `in`, `out`,
 /// `occupancy`, `entered`, `exited`, `labels`: an array of `label`
-/// structures with `label`, `in`, `out`, `occupancy`).
+/// structures with `label`, `in`, `out`, `occupancy`), and the zone's
+/// geometry when known ([`ZoneGeometry`]: `points`, `in-side`,
+/// `max-occupancy`, `overcrowded`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ZoneCounter {
     pub name: String,
@@ -709,6 +717,8 @@ pub struct ZoneCounter {
     pub entered: u64,
     pub exited: u64,
     pub labels: Vec<LabelCounter>,
+    /// Where the zone is on this frame (`None`: the writer gave no geometry).
+    pub geometry: Option<ZoneGeometry>,
 }
 
 /// The counters as a `gst::Array` of `zone` structures (the frame meta's
@@ -723,7 +733,7 @@ pub fn zone_counters_array(counters: &[ZoneCounter]) -> gst::Array {
                 .field("occupancy", l.occupancy)
                 .build()
         }));
-        gst::Structure::builder("zone")
+        let zone = gst::Structure::builder("zone")
             .field("name", c.name.as_str())
             .field("kind", c.kind.as_str())
             .field("in", c.crossed_in)
@@ -731,8 +741,11 @@ pub fn zone_counters_array(counters: &[ZoneCounter]) -> gst::Array {
             .field("occupancy", c.occupancy)
             .field("entered", c.entered)
             .field("exited", c.exited)
-            .field("labels", labels)
-            .build()
+            .field("labels", labels);
+        match &c.geometry {
+            Some(g) => add_zone_geometry(zone, c, g).build(),
+            None => zone.build(),
+        }
     }))
 }
 
@@ -763,6 +776,7 @@ pub fn zone_counters_from_array(array: &gst::Array) -> Vec<ZoneCounter> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            geometry: zone_geometry_of(&z),
         })
         .collect()
 }
@@ -792,6 +806,93 @@ pub fn zone_counters(buffer: &gst::BufferRef) -> Vec<ZoneCounter> {
     meta.structure()
         .get::<gst::Array>(ZONE_COUNTERS_FIELD)
         .map(|a| zone_counters_from_array(&a))
+        .unwrap_or_default()
+}
+
+// Zone geometry and per-frame crossings (for `edgeoverlay` and any reader
+// that draws or reasons about the zones without their configuration).
+
+/// Where a zone lies on a frame, as `edgezones` writes it into each `zone`
+/// structure of the frame meta: `points`, an array of `[x, y]` arrays in
+/// this frame's pixels (the configuration resolved to the frame size, so a
+/// fraction configuration follows resolution changes); for lines `in-side`
+/// (`left` | `right` of `points[0] → points[1]`, y down); for polygons
+/// `max-occupancy` (0: no limit) and `overcrowded` (occupancy ≥ a non-zero
+/// `max-occupancy`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZoneGeometry {
+    /// Line: the two end points; polygon: the vertices, in order.
+    pub points: Vec<[f64; 2]>,
+    /// Lines: `left` or `right`; `None` for polygons.
+    pub in_side: Option<String>,
+    /// Polygons: `overcrowded` at this occupancy; 0: never.
+    pub max_occupancy: u32,
+}
+
+impl ZoneCounter {
+    /// A polygon at or above its non-zero `max-occupancy` (the rule of
+    /// `edgezones`' `overcrowded` event).
+    pub fn overcrowded(&self) -> bool {
+        self.geometry
+            .as_ref()
+            .is_some_and(|g| g.max_occupancy > 0 && self.occupancy >= g.max_occupancy)
+    }
+}
+
+fn add_zone_geometry(
+    zone: gst::structure::Builder,
+    counter: &ZoneCounter,
+    g: &ZoneGeometry,
+) -> gst::structure::Builder {
+    let points = gst::Array::new(g.points.iter().map(|p| gst::Array::new([p[0], p[1]])));
+    let zone = zone.field("points", points);
+    match &g.in_side {
+        Some(side) => zone.field("in-side", side.as_str()),
+        None => zone
+            .field("max-occupancy", g.max_occupancy)
+            .field("overcrowded", counter.overcrowded()),
+    }
+}
+
+fn zone_geometry_of(z: &gst::StructureRef) -> Option<ZoneGeometry> {
+    let points = z.get::<gst::Array>("points").ok()?;
+    let points = points
+        .iter()
+        .filter_map(|v| v.get::<gst::Array>().ok())
+        .filter_map(|p| match p.as_slice() {
+            [x, y] => Some([x.get::<f64>().ok()?, y.get::<f64>().ok()?]),
+            _ => None,
+        })
+        .collect();
+    Some(ZoneGeometry {
+        points,
+        in_side: z.get::<String>("in-side").ok(),
+        max_occupancy: z.get::<u32>("max-occupancy").unwrap_or(0),
+    })
+}
+
+fn crossings_array(crossings: &[(String, String)]) -> gst::Array {
+    gst::Array::new(crossings.iter().map(|(zone, direction)| {
+        gst::Structure::builder("crossing")
+            .field("zone", zone.as_str())
+            .field("direction", direction.as_str())
+            .build()
+    }))
+}
+
+fn crossings_of(s: &gst::StructureRef) -> Vec<(String, String)> {
+    s.get::<gst::Array>("crossings")
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.get::<gst::Structure>().ok())
+                .filter_map(|c| {
+                    Some((
+                        c.get::<String>("zone").ok()?,
+                        c.get::<String>("direction").ok()?,
+                    ))
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -982,6 +1083,7 @@ mod tests {
             crossed: vec!["door".into()],
             dwell: 2.5,
             loitering: true,
+            crossings: vec![("door".into(), "in".into())],
         };
         let mut map = std::collections::HashMap::new();
         map.insert(1, z.clone());
@@ -1017,5 +1119,58 @@ mod tests {
         assert_eq!(frame_info(&buf).temperature, Some(50.0));
         update_frame_info(buf.get_mut().unwrap(), |f| f.inferred = Some(true)).unwrap();
         assert_eq!(zone_counters(&buf), counters);
+    }
+
+    #[test]
+    fn zone_geometry_round_trip_and_overcrowded() {
+        init();
+        let line = ZoneCounter {
+            name: "door".into(),
+            kind: "line".into(),
+            crossed_in: 2,
+            geometry: Some(ZoneGeometry {
+                points: vec![[64.0, 288.5], [576.0, 288.5]],
+                in_side: Some("right".into()),
+                max_occupancy: 0,
+            }),
+            ..Default::default()
+        };
+        let poly = |occupancy| ZoneCounter {
+            name: "queue".into(),
+            kind: "polygon".into(),
+            occupancy,
+            geometry: Some(ZoneGeometry {
+                points: vec![[10.0, 10.0], [50.0, 10.0], [30.0, 40.0]],
+                in_side: None,
+                max_occupancy: 3,
+            }),
+            ..Default::default()
+        };
+        let counters = vec![line.clone(), poly(2), poly(3)];
+        let array = zone_counters_array(&counters);
+        assert_eq!(zone_counters_from_array(&array), counters);
+        let s = |i: usize| array.as_slice()[i].get::<gst::Structure>().unwrap();
+        assert_eq!(s(0).get::<&str>("in-side").unwrap(), "right");
+        assert!(!s(0).has_field("overcrowded"));
+        assert!(!s(1).get::<bool>("overcrowded").unwrap());
+        assert!(s(2).get::<bool>("overcrowded").unwrap());
+        assert_eq!(s(2).get::<u32>("max-occupancy").unwrap(), 3);
+        let points = s(1).get::<gst::Array>("points").unwrap();
+        let p2 = points.as_slice()[2].get::<gst::Array>().unwrap();
+        assert_eq!(p2.as_slice()[1].get::<f64>().unwrap(), 40.0);
+        // No limit: never overcrowded; no geometry: never overcrowded.
+        let mut free = poly(9);
+        free.geometry.as_mut().unwrap().max_occupancy = 0;
+        assert!(!free.overcrowded());
+        assert!(
+            !ZoneCounter {
+                occupancy: 9,
+                ..Default::default()
+            }
+            .overcrowded()
+        );
+        // Counters without geometry (older writers) read back as `None`.
+        let bare = zone_counters_array(&[ZoneCounter::default()]);
+        assert_eq!(zone_counters_from_array(&bare)[0].geometry, None);
     }
 }

@@ -698,6 +698,7 @@ fn properties() {
     assert!(el.property::<bool>("show-confidence"));
     assert!(el.property::<bool>("show-track-id"));
     assert!(!el.property::<bool>("show-stats"));
+    assert!(el.property::<bool>("draw-zones"));
     el.set_property("line-width", 7u32);
     el.set_property("font-size", 30u32);
     el.set_property("show-stats", true);
@@ -717,6 +718,7 @@ fn properties() {
         "show-confidence",
         "show-track-id",
         "show-stats",
+        "draw-zones",
     ] {
         let flags = el.find_property(name).unwrap().flags();
         assert!(flags.contains(gst::PARAM_FLAG_MUTABLE_PLAYING), "{name}");
@@ -888,4 +890,108 @@ fn the_most_confident_label_is_drawn_on_top() {
         "track 3's label drawn over track 7's"
     );
     assert!(count(&got, pink) > 500);
+}
+
+/// A frame's zone counters with geometry, as `edgezones` writes them: a
+/// line (first zone: cyan) and a polygon (second zone: yellow).
+fn add_zones(buf: &mut gst::BufferRef, line: [[f64; 2]; 2], polygon: &[[f64; 2]]) {
+    meta::set_zone_counters(
+        buf,
+        &[
+            meta::ZoneCounter {
+                name: "door".into(),
+                kind: "line".into(),
+                crossed_in: 3,
+                crossed_out: 1,
+                geometry: Some(meta::ZoneGeometry {
+                    points: line.to_vec(),
+                    in_side: Some("right".into()),
+                    max_occupancy: 0,
+                }),
+                ..Default::default()
+            },
+            meta::ZoneCounter {
+                name: "pen".into(),
+                kind: "polygon".into(),
+                geometry: Some(meta::ZoneGeometry {
+                    points: polygon.to_vec(),
+                    in_side: None,
+                    max_occupancy: 4,
+                }),
+                ..Default::default()
+            },
+        ],
+    )
+    .unwrap();
+}
+
+#[test]
+fn zones_drawn_in_every_format_and_off_with_draw_zones_false() {
+    // Cyan (0, 220, 220): YUV 148, 161, 31 (above). Yellow (255, 255, 64)
+    // at 64/255 over black: packed (255·64 + 127) / 255 = 64, (64·64 + 127)
+    // / 255 = 16; YUV: yellow is Y 216.30, U 44.11, V 141.64 (BT.601
+    // limited, by hand as above) -> 216, 44, 142, blended over 16, 128, 128:
+    // (216·64 + 16·191 + 127) / 255 = 66, (44·64 + 128·191 + 127) / 255 = 107,
+    // (142·64 + 128·191 + 127) / 255 = 132.
+    let (w, h) = (96, 72);
+    let line = [[4.0, 20.0], [92.0, 20.0]];
+    let pen = [[10.0, 30.0], [90.0, 30.0], [90.0, 70.0], [10.0, 70.0]];
+    for format in FORMATS {
+        for layout in [Layout::default(format, w, h), Layout::padded(format, w, h)] {
+            let input = layout.black();
+            let off = overlay(&layout, &input, &[("draw-zones", "false")], |buf| {
+                add_zones(buf, line, &pen)
+            });
+            layout.assert_same(&off, &input, "draw-zones=false");
+            let got = overlay(&layout, &input, &[], |buf| add_zones(buf, line, &pen));
+            // Padding untouched.
+            for i in 0..got.len() {
+                if !layout.describe(i).contains("byte") || layout.describe(i).contains("padding") {
+                    assert_eq!(got[i], input[i], "{format:?}: {}", layout.describe(i));
+                }
+            }
+            let at = |x: usize, y: usize| -> [u8; 3] {
+                if layout.is_yuv() {
+                    let luma = got[layout.offsets[0] + y * layout.strides[0] + x];
+                    let (cx, cy) = (x / 2, y / 2);
+                    let (u, v) = if format == F::Nv12 {
+                        let i = layout.offsets[1] + cy * layout.strides[1] + 2 * cx;
+                        (got[i], got[i + 1])
+                    } else {
+                        (
+                            got[layout.offsets[1] + cy * layout.strides[1] + cx],
+                            got[layout.offsets[2] + cy * layout.strides[2] + cx],
+                        )
+                    };
+                    [luma, u, v]
+                } else {
+                    let (bpp, rgb, _) = layout.packed();
+                    let p = &got[layout.offsets[0] + y * layout.strides[0] + x * bpp..];
+                    [p[rgb[0]], p[rgb[1]], p[rgb[2]]]
+                }
+            };
+            let (cyan, fill, bg) = if layout.is_yuv() {
+                (CYAN.1, [66, 107, 132], [16, 128, 128])
+            } else {
+                (CYAN.0, [64, 64, 16], [0, 0, 0])
+            };
+            // The line: rows 19 and 20 (2 px centred on y = 20), x 3..=92.
+            for x in [3, 10, 30, 60, 92] {
+                for y in [19, 20] {
+                    assert_eq!(at(x, y), cyan, "{format:?} line ({x},{y})");
+                }
+            }
+            // Its arrow points down (in = right of left-to-right) from x = 48.
+            assert_eq!(at(48, 30), cyan, "{format:?} arrow");
+            // Luma / red just off the line, away from the arrow and the label.
+            assert_eq!(at(48, 18)[0], bg[0], "{format:?} above the line");
+            assert_eq!(at(30, 21)[0], bg[0], "{format:?} below the line");
+            // The polygon's fill, away from its outline and its label (top-left).
+            for (x, y) in [(70, 50), (80, 64), (60, 58)] {
+                assert_eq!(at(x, y), fill, "{format:?} fill ({x},{y})");
+            }
+            // Outside everything.
+            assert_eq!(at(2, 60), bg, "{format:?} outside");
+        }
+    }
 }

@@ -890,3 +890,175 @@ fn vtest_example_edgejson_agrees_with_the_messages() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// edgeoverlay downstream: the zones drawn where the configuration puts them.
+
+/// `(src · a + dst · (255 − a) + 127) / 255`: the overlay's blend, by hand.
+fn blend(dst: u8, src: u8, a: u32) -> u8 {
+    ((u32::from(src) * a + u32::from(dst) * (255 - a) + 127) / 255) as u8
+}
+
+#[test]
+fn overlay_draws_the_zones_where_the_configuration_puts_them() {
+    init();
+    let model = test_models_dir().join("yolov8_blobs.onnx");
+    let desc = format!(
+        "appsrc name=src format=time caps=video/x-raw,format=RGB,width={W},height={H},framerate=30/1 ! \
+         edgedetect model={} threads=1 ! edgetrack ! \
+         edgezones zones=\"{LINE};{POLY}:max-occupancy=2\" ! edgeoverlay ! \
+         appsink name=sink sync=false",
+        model.display()
+    );
+    let pipeline = gst::parse::launch(&desc)
+        .expect("pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    let src = pipeline
+        .by_name("src")
+        .and_downcast::<gst_app::AppSrc>()
+        .expect("appsrc");
+    let sink = pipeline
+        .by_name("sink")
+        .and_downcast::<gst_app::AppSink>()
+        .expect("appsink");
+    let outputs = Arc::new(Mutex::new(Vec::new()));
+    let out = outputs.clone();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                if let Some(b) = sample.buffer_owned() {
+                    out.lock().unwrap().push(b);
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    let bus = pipeline.bus().expect("bus");
+    pipeline.set_state(gst::State::Playing).expect("playing");
+    let scene = scene(3);
+    let frames = scene.frames.min(240);
+    let mut rng = SplitMix64::new(0x0de7);
+    let mut inputs = Vec::new();
+    for f in 0..frames {
+        let img = render(&scene, f, &mut rng);
+        inputs.push(img.clone());
+        let mut buf = gst::Buffer::from_mut_slice(img);
+        {
+            let b = buf.get_mut().unwrap();
+            b.set_pts(gst::ClockTime::from_nseconds(f as u64 * 1_000_000_000 / 30));
+            b.set_duration(gst::ClockTime::from_nseconds(1_000_000_000 / 30));
+        }
+        src.push_buffer(buf).expect("push");
+    }
+    src.end_of_stream().expect("eos");
+    loop {
+        let msg = bus
+            .timed_pop(gst::ClockTime::from_seconds(120))
+            .expect("pipeline timed out");
+        match msg.view() {
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => panic!("{} ({:?})", e.error(), e.debug()),
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).expect("null");
+    let outputs = std::mem::take(&mut *outputs.lock().unwrap());
+    assert_eq!(outputs.len(), frames);
+
+    // Zone colours (docs/edgeoverlay.md): the first zone cyan, the second
+    // yellow; an overcrowded polygon red at a stronger fill.
+    const CYAN: [u8; 3] = [0, 220, 220];
+    const YELLOW: [u8; 3] = [255, 255, 64];
+    const ALERT: [u8; 3] = [255, 0, 0];
+    let (w, h) = (f64::from(W), f64::from(H));
+    // The line y = 0.5 H from x = 0.05 W to 0.95 W, 2 px thick: rows 119
+    // and 120; its `in` arrow (down, 28 px at the default 14 px font) on
+    // x = 159..=160 below it.
+    let line_px: Vec<(usize, usize)> = (20..300)
+        .step_by(7)
+        .flat_map(|x| [(x, 119), (x, 120)])
+        .chain((123..145).map(|y| (160, y)))
+        .collect();
+    // Inside the L (at least 4 px from its outline, clear of its label at
+    // the top-left corner (0.6 W, 0.05 H)), in the notch (outside), and far
+    // from both.
+    let fill_px = [(270, 40), (295, 90), (260, 95), (215, 50), (298, 20)];
+    let notch_px = [(210, 80), (230, 90)];
+    let far_px = [(40, 200), (100, 30), (300, 200)];
+    let (mut line_checked, mut fill_checked, mut plain_checked) = (0, 0, 0);
+    let (mut obj_ok, mut obj_bad) = (0, 0);
+    for (f, (buf, input)) in outputs.iter().zip(&inputs).enumerate() {
+        let map = buf.map_readable().unwrap();
+        let px = |d: &[u8], (x, y): (usize, usize)| -> [u8; 3] {
+            let i = (y * W as usize + x) * 3;
+            [d[i], d[i + 1], d[i + 2]]
+        };
+        let objects = meta::objects(buf, W, H);
+        // Boxes and their labels (up to 200 px wide, 20 px above, moved
+        // left to stay in the frame) may cover a point.
+        let covered = |(x, y): (usize, usize)| {
+            let (x, y) = (x as f64, y as f64);
+            objects.iter().any(|o| {
+                x >= o.x1.min(w - 200.0) - 3.0
+                    && x <= o.x2.max(o.x1 + 200.0) + 3.0
+                    && y >= o.y1 - 22.0
+                    && y <= o.y2 + 3.0
+            })
+        };
+        let counters = meta::zone_counters(buf);
+        let pen = counter(&counters, "pen");
+        let g = pen
+            .geometry
+            .as_ref()
+            .expect("edgezones writes the geometry");
+        assert_eq!(g.points[0], [0.6 * w, 0.05 * h], "frame {f}");
+        let crowded = pen.overcrowded();
+        assert_eq!(crowded, pen.occupancy >= 2);
+        let (colour, alpha) = if crowded { (ALERT, 112) } else { (YELLOW, 64) };
+        for &p in line_px.iter().filter(|&&p| !covered(p)) {
+            assert_eq!(px(&map, p), CYAN, "frame {f}: line pixel {p:?}");
+            line_checked += 1;
+        }
+        for &p in fill_px.iter().filter(|&&p| !covered(p)) {
+            let i = px(input, p);
+            let expected = [0, 1, 2].map(|c| blend(i[c], colour[c], alpha));
+            assert_eq!(px(&map, p), expected, "frame {f}: polygon pixel {p:?}");
+            fill_checked += 1;
+        }
+        for &p in notch_px.iter().chain(&far_px).filter(|&&p| !covered(p)) {
+            assert_eq!(px(&map, p), px(input, p), "frame {f}: pixel {p:?} outside");
+            plain_checked += 1;
+        }
+        // Objects inside the pen that never crossed the line: the pen's
+        // colour (red when overcrowded, or loitering), on the box's corner.
+        for (o, z) in objects.iter().zip(meta::object_zones(buf)) {
+            let Some(z) = z else { continue };
+            if !z.inside.iter().any(|n| n == "pen") || !z.crossed.is_empty() {
+                continue;
+            }
+            let corner = (o.x1.round() as usize, o.y1.round() as usize);
+            if corner.0 >= W as usize || corner.1 >= H as usize {
+                continue;
+            }
+            if px(&map, corner) == colour || px(&map, corner) == ALERT {
+                obj_ok += 1;
+            } else {
+                obj_bad += 1;
+            }
+        }
+    }
+    println!(
+        "overlay zones: {line_checked} line, {fill_checked} fill, {plain_checked} plain pixels; \
+         objects in the pen {obj_ok} in its colour, {obj_bad} not"
+    );
+    assert!(line_checked > 1000, "{line_checked}");
+    assert!(fill_checked > 100, "{fill_checked}");
+    assert!(plain_checked > 100, "{plain_checked}");
+    // A box corner may lie under another object's box or label.
+    assert!(
+        obj_ok >= 10 && obj_bad * 10 <= obj_ok,
+        "{obj_ok} / {obj_bad}"
+    );
+}

@@ -18,6 +18,9 @@
 //! * [`overlay`]: the [`Painter`] that puts these together.
 //! * [`stats`]: frame and inference rates over a sliding window, and the
 //!   panel's lines.
+//! * [`zones`]: the zones of `edgezones` (lines with their `in` arrow and
+//!   counts, translucent polygons with their occupancy) and the colour of an
+//!   object by its zone state.
 //!
 //! ```
 //! use gstedgeai::draw::{BoxSpec, Canvas, Painter, PlaneMut, Rgb};
@@ -44,9 +47,11 @@ pub mod overlay;
 pub mod shapes;
 pub mod stats;
 pub mod text;
+pub mod zones;
 
 pub use canvas::{Canvas, Mask, PlaneMut, Rect};
 pub use color::{PALETTE, Rgb, object_color, rgb_to_yuv};
 pub use overlay::{BoxSpec, LabelParts, Painter, label_text};
 pub use stats::{RateWindow, Rates, panel_lines};
 pub use text::TextRenderer;
+pub use zones::{LineZoneSpec, ObjectZoneState, PolygonZoneSpec, object_zone_state, zone_color};

@@ -62,7 +62,7 @@ pub fn label_text(
 /// Draws boxes, labels and the panel at one line width and font size.
 #[derive(Debug)]
 pub struct Painter {
-    text: TextRenderer,
+    pub(super) text: TextRenderer,
     line_width: u32,
 }
 
@@ -83,7 +83,7 @@ impl Painter {
     }
 
     /// Padding around label text, in pixels.
-    fn padding(&self) -> i64 {
+    pub(super) fn padding(&self) -> i64 {
         (self.text.line_height() as i64 / 8).max(1)
     }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
 
+use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -9,9 +10,10 @@ use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
+use crate::draw::zones::{ALERT, ALERT_FILL_ALPHA, CROSSING_HIGHLIGHT_NS, ZONE_FILL_ALPHA};
 use crate::draw::{
-    BoxSpec, Canvas, LabelParts, Painter, PlaneMut, RateWindow, label_text, object_color,
-    panel_lines,
+    BoxSpec, Canvas, LabelParts, LineZoneSpec, ObjectZoneState, Painter, PlaneMut, PolygonZoneSpec,
+    RateWindow, label_text, object_color, object_zone_state, panel_lines, zone_color,
 };
 use crate::frame::{PixelLayout, YuvConversion};
 use crate::meta;
@@ -34,6 +36,9 @@ const DEFAULT_SHOW_LABELS: bool = true;
 const DEFAULT_SHOW_CONFIDENCE: bool = true;
 const DEFAULT_SHOW_TRACK_ID: bool = true;
 const DEFAULT_SHOW_STATS: bool = false;
+const DEFAULT_DRAW_ZONES: bool = true;
+/// Frame duration assumed for crossing highlights when buffers carry no timestamps.
+const FALLBACK_FRAME_NS: u64 = 33_333_333;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -47,6 +52,7 @@ struct Settings {
     show_confidence: bool,
     show_track_id: bool,
     show_stats: bool,
+    draw_zones: bool,
 }
 
 impl Default for Settings {
@@ -58,6 +64,7 @@ impl Default for Settings {
             show_confidence: DEFAULT_SHOW_CONFIDENCE,
             show_track_id: DEFAULT_SHOW_TRACK_ID,
             show_stats: DEFAULT_SHOW_STATS,
+            draw_zones: DEFAULT_DRAW_ZONES,
         }
     }
 }
@@ -83,6 +90,54 @@ struct State {
     /// were not inferred and carry none (no tracker upstream), so that boxes
     /// do not blink with `interval` or `edgedetect mode=live`.
     last_inferred: Vec<meta::Object>,
+    /// Track id → (time, inward) of its last counted line crossing, kept
+    /// [`CROSSING_HIGHLIGHT_NS`] so the crossing colour lasts long enough to see.
+    crossings: HashMap<u64, (u64, bool)>,
+    frames: u64,
+}
+
+/// A zone to draw.
+enum ZoneSpec {
+    Line(LineZoneSpec),
+    Polygon(PolygonZoneSpec),
+}
+
+/// The drawable zones of the frame's counters (those that carry geometry).
+fn zone_specs(counters: &[meta::ZoneCounter]) -> Vec<ZoneSpec> {
+    counters
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let g = c.geometry.as_ref()?;
+            match (&g.in_side, g.points.as_slice()) {
+                (Some(side), [a, b, ..]) => Some(ZoneSpec::Line(LineZoneSpec {
+                    a: *a,
+                    b: *b,
+                    in_right: side == "right",
+                    color: zone_color(i),
+                    label: format!("{} in {} out {}", c.name, c.crossed_in, c.crossed_out),
+                })),
+                (None, points) if points.len() >= 3 => {
+                    let crowded = c.overcrowded();
+                    Some(ZoneSpec::Polygon(PolygonZoneSpec {
+                        points: points.to_vec(),
+                        color: if crowded { ALERT } else { zone_color(i) },
+                        fill_alpha: if crowded {
+                            ALERT_FILL_ALPHA
+                        } else {
+                            ZONE_FILL_ALPHA
+                        },
+                        label: if g.max_occupancy > 0 {
+                            format!("{} {}/{}", c.name, c.occupancy, g.max_occupancy)
+                        } else {
+                            format!("{} {}", c.name, c.occupancy)
+                        },
+                    }))
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -92,11 +147,12 @@ pub struct EdgeOverlay {
 }
 
 impl EdgeOverlay {
-    /// Draws `boxes` and the panel `lines` on the mapped frame.
+    /// Draws `zones`, `boxes` and the panel `lines` on the mapped frame.
     fn draw(
         &self,
         state: &mut State,
         buf: &mut gst::BufferRef,
+        zones: &[ZoneSpec],
         boxes: &[BoxSpec],
         lines: &[String],
     ) -> Result<(), String> {
@@ -120,11 +176,70 @@ impl EdgeOverlay {
             .collect();
         let mut canvas = Canvas::new(state.layout, width, height, planes, state.yuv)
             .map_err(|e| format!("cannot draw on the frame: {e}"))?;
+        // Polygons under lines: a line and its arrow stay whole over a fill.
+        for z in zones {
+            if let ZoneSpec::Polygon(p) = z {
+                state.painter.draw_polygon_zone(&mut canvas, p);
+            }
+        }
+        for z in zones {
+            if let ZoneSpec::Line(l) = z {
+                state.painter.draw_line_zone(&mut canvas, l);
+            }
+        }
         for b in boxes {
             state.painter.draw_box(&mut canvas, b);
         }
         state.painter.draw_panel(&mut canvas, lines);
         Ok(())
+    }
+}
+
+impl EdgeOverlay {
+    /// The zone state of each object (same order as `objects`), remembering
+    /// this frame's line crossings for [`CROSSING_HIGHLIGHT_NS`].
+    fn zone_states(
+        &self,
+        state: &mut State,
+        buf: &gst::BufferRef,
+        objects: &[meta::Object],
+        counters: &[meta::ZoneCounter],
+        time_ns: u64,
+    ) -> Vec<ObjectZoneState> {
+        let mut object_zones = meta::object_zones(buf).into_iter();
+        let per_object: Vec<Option<meta::ObjectZones>> = objects
+            .iter()
+            .map(|_| object_zones.next().flatten())
+            .collect();
+        // Forget highlights that are over, or from the future (a seek back).
+        state
+            .crossings
+            .retain(|_, (t, _)| *t <= time_ns && time_ns - *t < CROSSING_HIGHLIGHT_NS);
+        for (o, z) in objects.iter().zip(&per_object) {
+            if let (Some(id), Some((_, dir))) =
+                (o.track_id, z.as_ref().and_then(|z| z.crossings.last()))
+            {
+                state.crossings.insert(id, (time_ns, dir == "in"));
+            }
+        }
+        let zones: Vec<(&str, bool)> = counters
+            .iter()
+            .map(|c| (c.name.as_str(), c.overcrowded()))
+            .collect();
+        objects
+            .iter()
+            .zip(&per_object)
+            .map(|(o, z)| {
+                let recent = o
+                    .track_id
+                    .and_then(|id| state.crossings.get(&id))
+                    .map(|(_, inward)| *inward);
+                match z {
+                    Some(z) => object_zone_state(z.loitering, &z.inside, recent, &zones),
+                    None => object_zone_state(false, &[], recent, &zones),
+                }
+            })
+            .collect()
     }
 }
 
@@ -182,6 +297,16 @@ impl ObjectImpl for EdgeOverlay {
                     .default_value(DEFAULT_SHOW_STATS)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("draw-zones")
+                    .nick("Draw zones")
+                    .blurb(
+                        "Draw the zones of edgezones upstream (lines with their in arrow and \
+                         counts, polygons translucent with their occupancy) and colour objects \
+                         by their zone state",
+                    )
+                    .default_value(DEFAULT_DRAW_ZONES)
+                    .mutable_playing()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -196,6 +321,7 @@ impl ObjectImpl for EdgeOverlay {
             "show-confidence" => s.show_confidence = value.get().unwrap_or(DEFAULT_SHOW_CONFIDENCE),
             "show-track-id" => s.show_track_id = value.get().unwrap_or(DEFAULT_SHOW_TRACK_ID),
             "show-stats" => s.show_stats = value.get().unwrap_or(DEFAULT_SHOW_STATS),
+            "draw-zones" => s.draw_zones = value.get().unwrap_or(DEFAULT_DRAW_ZONES),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -209,6 +335,7 @@ impl ObjectImpl for EdgeOverlay {
             "show-confidence" => s.show_confidence.to_value(),
             "show-track-id" => s.show_track_id.to_value(),
             "show-stats" => s.show_stats.to_value(),
+            "draw-zones" => s.draw_zones.to_value(),
             _ => glib::Value::from_type(pspec.value_type()),
         }
     }
@@ -256,6 +383,8 @@ impl BaseTransformImpl for EdgeOverlay {
             window: RateWindow::new(),
             epoch: Instant::now(),
             last_inferred: Vec::new(),
+            crossings: HashMap::new(),
+            frames: 0,
         });
         Ok(())
     }
@@ -288,6 +417,7 @@ impl BaseTransformImpl for EdgeOverlay {
             && let Some(state) = lock(&self.state).as_mut()
         {
             state.window.clear();
+            state.crossings.clear();
         }
         self.parent_sink_event(event)
     }
@@ -324,16 +454,45 @@ impl BaseTransformImpl for EdgeOverlay {
                 .filter(|_| frame_info.inferred == Some(true));
             state.window.push(now, frame_info.inferred, latency);
 
-            let mut objects = meta::objects(buf, width, height);
+            let objects = meta::objects(buf, width, height);
+            let (zones, mut objects): (
+                Vec<ZoneSpec>,
+                Vec<(meta::Object, Option<ObjectZoneState>)>,
+            ) = if settings.draw_zones {
+                let time_ns = buf
+                    .pts()
+                    .map(gst::ClockTime::nseconds)
+                    .unwrap_or(state.frames * FALLBACK_FRAME_NS);
+                let counters = meta::zone_counters(buf);
+                let states = self.zone_states(state, buf, &objects, &counters, time_ns);
+                (
+                    zone_specs(&counters),
+                    objects
+                        .into_iter()
+                        .zip(states.into_iter().map(Some))
+                        .collect(),
+                )
+            } else {
+                (Vec::new(), objects.into_iter().map(|o| (o, None)).collect())
+            };
+            state.frames += 1;
             match frame_info.inferred {
-                Some(true) => state.last_inferred = objects.clone(),
-                Some(false) if objects.is_empty() => objects = state.last_inferred.clone(),
+                Some(true) => {
+                    state.last_inferred = objects.iter().map(|(o, _)| o.clone()).collect()
+                }
+                Some(false) if objects.is_empty() => {
+                    objects = state
+                        .last_inferred
+                        .iter()
+                        .map(|o| (o.clone(), None))
+                        .collect()
+                }
                 _ => {}
             }
             // Least confident first: where labels overlap, the most
             // confident one is drawn last, on top.
-            objects.sort_by(|a, b| a.confidence.total_cmp(&b.confidence));
-            if objects.is_empty() && !settings.show_stats {
+            objects.sort_by(|a, b| a.0.confidence.total_cmp(&b.0.confidence));
+            if objects.is_empty() && !settings.show_stats && zones.is_empty() {
                 return Ok(gst::FlowSuccess::Ok);
             }
 
@@ -348,12 +507,15 @@ impl BaseTransformImpl for EdgeOverlay {
             let parts = settings.label_parts();
             let boxes: Vec<BoxSpec> = objects
                 .iter()
-                .map(|o| BoxSpec {
+                .map(|(o, zone_state)| BoxSpec {
                     x1: o.x1,
                     y1: o.y1,
                     x2: o.x2,
                     y2: o.y2,
-                    color: object_color(o.track_id, o.class_id, &o.label),
+                    color: {
+                        let own = object_color(o.track_id, o.class_id, &o.label);
+                        zone_state.map_or(own, |s| s.color(own))
+                    },
                     predicted: o.tracking.as_ref().is_some_and(|t| !t.tracked),
                     label: label_text(parts, &o.label, o.confidence, o.track_id),
                 })
@@ -367,8 +529,14 @@ impl BaseTransformImpl for EdgeOverlay {
             } else {
                 Vec::new()
             };
-            gst::trace!(CAT, imp = self, "drawing {} objects", boxes.len());
-            self.draw(state, buf, &boxes, &lines)
+            gst::trace!(
+                CAT,
+                imp = self,
+                "drawing {} zones, {} objects",
+                zones.len(),
+                boxes.len()
+            );
+            self.draw(state, buf, &zones, &boxes, &lines)
         };
 
         match result {

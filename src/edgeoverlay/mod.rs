@@ -11,6 +11,13 @@
 //! rate, the detector's inference rate and latency, and, when `thermalgate`
 //! is upstream, the temperature and throttle factor.
 //!
+//! With `edgezones` upstream (and `draw-zones=true`, the default) it also
+//! draws the zones from the geometry `edgezones` writes into the frame meta:
+//! lines with an arrow to their `in` side and their in/out counts, polygons
+//! translucent with their occupancy (red when overcrowded), and colours each
+//! object by its zone state (loitering, just crossed a line, inside a
+//! polygon).
+//!
 //! Pixels are written in place on RGB, BGR, RGBA, BGRA, RGBx, BGRx, NV12 and
 //! I420 frames of any size and stride; a frame without objects (and without
 //! the panel) passes byte for byte. The drawing itself is in [`crate::draw`];

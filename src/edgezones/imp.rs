@@ -10,7 +10,9 @@ use gst_base::subclass::prelude::*;
 
 use super::{COUNTS_MESSAGE_NAME, EVENT_MESSAGE_NAME};
 use crate::meta;
-use crate::zones::{Counter, Observation, ZoneConfig, ZoneCount, ZoneEvent};
+use crate::zones::config::Shape;
+use crate::zones::geometry::{Point, Side};
+use crate::zones::{Counter, Observation, ZoneConfig, ZoneCount, ZoneEvent, ZoneKind};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -107,11 +109,52 @@ pub struct EdgeZones {
     state: Mutex<Option<State>>,
 }
 
-/// The counters in the metadata's form.
-pub(crate) fn meta_counters(counts: &[ZoneCount]) -> Vec<meta::ZoneCounter> {
+/// Where each zone of `config` lies on a `width` x `height` frame, in the
+/// metadata's form (pixels of that frame).
+pub(crate) fn meta_geometry(
+    config: &ZoneConfig,
+    width: u32,
+    height: u32,
+) -> Vec<meta::ZoneGeometry> {
+    let xy = |p: &Point| [p.x, p.y];
+    config
+        .resolve(width, height)
+        .into_iter()
+        .zip(&config.zones)
+        .map(|((shape, _), zone)| match (shape, &zone.kind) {
+            (Shape::Line { segment, in_side }, _) => meta::ZoneGeometry {
+                points: vec![xy(&segment.a), xy(&segment.b)],
+                in_side: Some(
+                    match in_side {
+                        Side::Left => "left",
+                        Side::Right => "right",
+                    }
+                    .to_string(),
+                ),
+                max_occupancy: 0,
+            },
+            (Shape::Polygon(poly), kind) => meta::ZoneGeometry {
+                points: poly.points.iter().map(xy).collect(),
+                in_side: None,
+                max_occupancy: match kind {
+                    ZoneKind::Polygon { max_occupancy, .. } => *max_occupancy,
+                    ZoneKind::Line { .. } => 0,
+                },
+            },
+        })
+        .collect()
+}
+
+/// The counters in the metadata's form, with each zone's geometry when given
+/// (same order as `counts`).
+pub(crate) fn meta_counters(
+    counts: &[ZoneCount],
+    geometry: &[meta::ZoneGeometry],
+) -> Vec<meta::ZoneCounter> {
     counts
         .iter()
-        .map(|c| meta::ZoneCounter {
+        .enumerate()
+        .map(|(i, c)| meta::ZoneCounter {
             name: c.name.clone(),
             kind: if c.is_line { "line" } else { "polygon" }.to_string(),
             crossed_in: c.crossed_in,
@@ -129,6 +172,7 @@ pub(crate) fn meta_counters(counts: &[ZoneCount]) -> Vec<meta::ZoneCounter> {
                     occupancy: v.occupancy,
                 })
                 .collect(),
+            geometry: geometry.get(i).cloned(),
         })
         .collect()
 }
@@ -169,7 +213,10 @@ fn event_structure(e: &ZoneEvent) -> gst::Structure {
 fn counts_structure(time_ns: u64, counts: &[ZoneCount]) -> gst::Structure {
     gst::Structure::builder(COUNTS_MESSAGE_NAME)
         .field("running-time", gst::ClockTime::from_nseconds(time_ns))
-        .field("zones", meta::zone_counters_array(&meta_counters(counts)))
+        .field(
+            "zones",
+            meta::zone_counters_array(&meta_counters(counts, &[])),
+        )
         .build()
 }
 
@@ -467,6 +514,11 @@ impl BaseTransformImpl for EdgeZones {
                             crossed: z.has_crossed,
                             dwell: z.dwell_ns as f64 / 1e9,
                             loitering: z.loitering,
+                            crossings: z
+                                .crossed
+                                .iter()
+                                .map(|(zone, dir)| (zone.clone(), dir.as_str().to_string()))
+                                .collect(),
                         },
                     )
                 })
@@ -475,7 +527,13 @@ impl BaseTransformImpl for EdgeZones {
             meta::set_object_zones(buf, &writes);
             let counts = state.counter.counts();
             if !counts.is_empty()
-                && let Err(e) = meta::set_zone_counters(buf, &meta_counters(&counts))
+                && let Err(e) = meta::set_zone_counters(
+                    buf,
+                    &meta_counters(
+                        &counts,
+                        &meta_geometry(state.counter.config(), width, height),
+                    ),
+                )
             {
                 gst::warning!(CAT, imp = self, "cannot add the frame meta: {e}");
             }
