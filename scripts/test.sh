@@ -35,10 +35,18 @@ meson compile -C target/meson-build >/dev/null
 meson install -C target/meson-build --destdir "$(pwd)/target/meson-destdir" >/dev/null
 installed=$(find target/meson-destdir -name libgstedgeai.so -path '*gstreamer-1.0*' | head -n 1)
 [ -n "$installed" ] || { echo "error: meson install put no libgstedgeai.so under */gstreamer-1.0/" >&2; exit 1; }
+# The output goes to a file before grep reads it: `gst-inspect-1.0 | grep -q` under pipefail
+# fails whenever grep exits before gst-inspect has written its last block (SIGPIPE, exit 141).
+rm -f target/meson-registry.bin
+inspect_status=0
 GST_REGISTRY=target/meson-registry.bin \
   GST_PLUGIN_SYSTEM_PATH="$(pkg-config --variable=pluginsdir gstreamer-1.0):$(dirname "$installed")" \
-  gst-inspect-1.0 edgedetect | grep -q "Edge AI object detector" \
-  || { echo "error: the meson-installed plugin does not provide our edgedetect" >&2; exit 1; }
+  gst-inspect-1.0 edgedetect >target/meson-inspect.txt 2>&1 || inspect_status=$?
+if [ "$inspect_status" -ne 0 ] || ! grep -q "Edge AI object detector" target/meson-inspect.txt; then
+  echo "error: the meson-installed plugin does not provide our edgedetect (gst-inspect-1.0 exit $inspect_status):" >&2
+  head -n 40 target/meson-inspect.txt >&2
+  exit 1
+fi
 echo "meson: installed $installed and gst-inspect-1.0 finds edgedetect in it"
 echo "== GStreamer 1.26 in a Debian 13 root: the v1_24 feature (scripts/test-gst126.sh)"
 bash scripts/test-gst126.sh
