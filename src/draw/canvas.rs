@@ -346,6 +346,26 @@ impl<'a> Canvas<'a> {
     }
 }
 
+/// For tests: a black RGB frame of `w` x `h`, `f` run on its canvas, the
+/// pixels returned.
+#[cfg(test)]
+pub(crate) fn draw_rgb(w: usize, h: usize, f: impl FnOnce(&mut Canvas<'_>)) -> Vec<u8> {
+    let mut data = vec![0u8; w * h * 3];
+    let mut c = Canvas::new(
+        PixelLayout::Rgb,
+        w,
+        h,
+        vec![PlaneMut {
+            data: &mut data,
+            stride: w * 3,
+        }],
+        YuvConversion::default(),
+    )
+    .expect("a valid RGB canvas");
+    f(&mut c);
+    data
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,8 +162,7 @@ impl Painter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::draw::canvas::PlaneMut;
-    use crate::frame::{PixelLayout, YuvConversion};
+    use crate::draw::canvas::draw_rgb;
 
     const ALL: LabelParts = LabelParts {
         class_name: true,
@@ -191,24 +190,6 @@ mod tests {
         };
         assert_eq!(label_text(id_only, "car", 0.5, Some(3)), "#3");
         assert_eq!(label_text(id_only, "car", 0.5, None), "");
-    }
-
-    /// A black RGB frame, `(width, height)`, and a function running `f` on it.
-    fn draw_rgb(w: usize, h: usize, f: impl FnOnce(&mut Canvas<'_>)) -> Vec<u8> {
-        let mut data = vec![0u8; w * h * 3];
-        let mut c = Canvas::new(
-            PixelLayout::Rgb,
-            w,
-            h,
-            vec![PlaneMut {
-                data: &mut data,
-                stride: w * 3,
-            }],
-            YuvConversion::default(),
-        )
-        .unwrap();
-        f(&mut c);
-        data
     }
 
     fn changed(data: &[u8], w: usize) -> Vec<(usize, usize)> {

@@ -403,25 +403,8 @@ impl Painter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::draw::canvas::PlaneMut;
+    use crate::draw::canvas::{PlaneMut, draw_rgb};
     use crate::frame::{PixelLayout, YuvConversion, YuvMatrix};
-
-    fn draw_rgb(w: usize, h: usize, f: impl FnOnce(&mut Canvas<'_>)) -> Vec<u8> {
-        let mut data = vec![0u8; w * h * 3];
-        let mut c = Canvas::new(
-            PixelLayout::Rgb,
-            w,
-            h,
-            vec![PlaneMut {
-                data: &mut data,
-                stride: w * 3,
-            }],
-            YuvConversion::default(),
-        )
-        .unwrap();
-        f(&mut c);
-        data
-    }
 
     fn spans_picture(spans: &[Span], w: usize, h: usize) -> Vec<String> {
         let mut m = vec![vec!['.'; w]; h];
@@ -702,16 +685,7 @@ mod tests {
             matrix: YuvMatrix::Bt601,
             full_range: false,
         };
-        for layout in [
-            PixelLayout::Rgb,
-            PixelLayout::Bgr,
-            PixelLayout::Rgba,
-            PixelLayout::Bgra,
-            PixelLayout::Rgbx,
-            PixelLayout::Bgrx,
-            PixelLayout::Nv12,
-            PixelLayout::I420,
-        ] {
+        for layout in PixelLayout::ALL {
             let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
             // (bytes per row, rows, stride with 7 bytes of padding, fill)
             let planes_spec: Vec<(usize, usize, usize, u8)> = match layout {

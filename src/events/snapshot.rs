@@ -167,16 +167,7 @@ mod tests {
         }
     }
 
-    const ALL: [PixelLayout; 8] = [
-        PixelLayout::Rgb,
-        PixelLayout::Bgr,
-        PixelLayout::Rgba,
-        PixelLayout::Bgra,
-        PixelLayout::Rgbx,
-        PixelLayout::Bgrx,
-        PixelLayout::Nv12,
-        PixelLayout::I420,
-    ];
+    const ALL: [PixelLayout; 8] = PixelLayout::ALL;
 
     fn close(a: &[u8], b: [u8; 3], tol: i32) -> bool {
         a.iter()

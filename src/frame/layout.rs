@@ -28,6 +28,18 @@ pub enum PixelLayout {
 }
 
 impl PixelLayout {
+    /// Every layout, packed ones first (for code and tests that cover all).
+    pub const ALL: [PixelLayout; 8] = [
+        PixelLayout::Rgb,
+        PixelLayout::Bgr,
+        PixelLayout::Rgba,
+        PixelLayout::Bgra,
+        PixelLayout::Rgbx,
+        PixelLayout::Bgrx,
+        PixelLayout::Nv12,
+        PixelLayout::I420,
+    ];
+
     /// Number of planes [`FrameView::planes`] must hold for this layout.
     pub fn plane_count(self) -> usize {
         match self {
