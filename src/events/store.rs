@@ -1044,30 +1044,73 @@ impl Batch<'_> {
     }
 }
 
+/// Up to `limit` rows of `table` of this stream not yet synced, in commit
+/// order, as outgoing events of type `kind`. Every table starts with the
+/// columns `id, gseq, seq, key, run` (indices 0–4), which give the common
+/// fields; `columns` follow from index 5 and `fields` turns them into the
+/// rest of the event (a JSON object).
+#[allow(clippy::too_many_arguments)]
+fn read_unsynced(
+    tx: &rusqlite::Transaction<'_>,
+    table: Table,
+    kind: &str,
+    columns: &str,
+    stream: &str,
+    db: &str,
+    limit: i64,
+    fields: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Value>,
+) -> rusqlite::Result<Vec<Outgoing>> {
+    // A track row gets its `gseq` when it becomes final (ended or
+    // interrupted); alive tracks are not sent.
+    let final_only = if table == Table::Tracks {
+        " AND gseq IS NOT NULL"
+    } else {
+        ""
+    };
+    let mut st = tx.prepare(&format!(
+        "SELECT id, gseq, seq, key, run, {columns} FROM {} \
+         WHERE stream_id = ?1 AND synced = 0{final_only} ORDER BY gseq LIMIT ?2",
+        table.name()
+    ))?;
+    let rows = st.query_map(params![stream, limit], |r| {
+        let mut event = json!({
+            "key": r.get::<_, String>(3)?,
+            "database_id": db,
+            "stream_id": stream,
+            "seq": r.get::<_, i64>(2)?,
+            "type": kind,
+            "run": r.get::<_, i64>(4)?,
+        });
+        if let (Value::Object(common), Value::Object(rest)) = (&mut event, fields(r)?) {
+            common.extend(rest);
+        }
+        Ok(Outgoing {
+            table,
+            id: r.get(0)?,
+            gseq: r.get(1)?,
+            seq: r.get(2)?,
+            event,
+        })
+    })?;
+    rows.collect()
+}
+
 fn read_zone_events(
     tx: &rusqlite::Transaction<'_>,
     stream: &str,
     db: &str,
     limit: i64,
 ) -> rusqlite::Result<Vec<Outgoing>> {
-    let mut st = tx.prepare(
-        "SELECT id, gseq, seq, key, run, time, running_time, zone, kind, track_id, label,
-                direction, dwell, occupancy
-         FROM zone_events WHERE stream_id = ?1 AND synced = 0 ORDER BY gseq LIMIT ?2",
-    )?;
-    let rows = st.query_map(params![stream, limit], |r| {
-        Ok(Outgoing {
-            table: Table::ZoneEvents,
-            id: r.get(0)?,
-            gseq: r.get(1)?,
-            seq: r.get(2)?,
-            event: json!({
-                "key": r.get::<_, String>(3)?,
-                "database_id": db,
-                "stream_id": stream,
-                "seq": r.get::<_, i64>(2)?,
-                "type": "zone_event",
-                "run": r.get::<_, i64>(4)?,
+    read_unsynced(
+        tx,
+        Table::ZoneEvents,
+        "zone_event",
+        "time, running_time, zone, kind, track_id, label, direction, dwell, occupancy",
+        stream,
+        db,
+        limit,
+        |r| {
+            Ok(json!({
                 "time": r.get::<_, i64>(5)?,
                 "running_time": r.get::<_, Option<i64>>(6)?,
                 "zone": r.get::<_, String>(7)?,
@@ -1077,10 +1120,9 @@ fn read_zone_events(
                 "direction": r.get::<_, Option<String>>(11)?,
                 "dwell": r.get::<_, Option<f64>>(12)?,
                 "occupancy": r.get::<_, Option<i64>>(13)?,
-            }),
-        })
-    })?;
-    rows.collect()
+            }))
+        },
+    )
 }
 
 fn read_zone_counts(
@@ -1089,27 +1131,20 @@ fn read_zone_counts(
     db: &str,
     limit: i64,
 ) -> rusqlite::Result<Vec<Outgoing>> {
-    let mut st = tx.prepare(
-        "SELECT id, gseq, seq, key, run, zone, zone_kind, start_time, end_time, start_rt, end_rt,
-                crossed_in, crossed_out, entered, exited, occupancy, max_occupancy, total_in,
-                total_out, total_entered, total_exited, labels
-         FROM zone_counts WHERE stream_id = ?1 AND synced = 0 ORDER BY gseq LIMIT ?2",
-    )?;
-    let rows = st.query_map(params![stream, limit], |r| {
-        let labels: Value =
-            serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_else(|_| json!({}));
-        Ok(Outgoing {
-            table: Table::ZoneCounts,
-            id: r.get(0)?,
-            gseq: r.get(1)?,
-            seq: r.get(2)?,
-            event: json!({
-                "key": r.get::<_, String>(3)?,
-                "database_id": db,
-                "stream_id": stream,
-                "seq": r.get::<_, i64>(2)?,
-                "type": "zone_count",
-                "run": r.get::<_, i64>(4)?,
+    read_unsynced(
+        tx,
+        Table::ZoneCounts,
+        "zone_count",
+        "zone, zone_kind, start_time, end_time, start_rt, end_rt, crossed_in, crossed_out, \
+         entered, exited, occupancy, max_occupancy, total_in, total_out, total_entered, \
+         total_exited, labels",
+        stream,
+        db,
+        limit,
+        |r| {
+            let labels: Value =
+                serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_else(|_| json!({}));
+            Ok(json!({
                 "zone": r.get::<_, String>(5)?,
                 "zone_kind": r.get::<_, String>(6)?,
                 "start_time": r.get::<_, i64>(7)?,
@@ -1127,10 +1162,9 @@ fn read_zone_counts(
                 "total_entered": r.get::<_, i64>(19)?,
                 "total_exited": r.get::<_, i64>(20)?,
                 "labels": labels,
-            }),
-        })
-    })?;
-    rows.collect()
+            }))
+        },
+    )
 }
 
 fn read_tracks(
@@ -1140,49 +1174,46 @@ fn read_tracks(
     limit: i64,
 ) -> rusqlite::Result<Vec<Outgoing>> {
     use base64::Engine as _;
-    let mut st = tx.prepare(
-        "SELECT id, gseq, seq, key, run, track_id, label, class_id, first_seen, last_seen,
-                first_seen_rt, last_seen_rt, frames, best_confidence, best_x1, best_y1, best_x2,
-                best_y2, best_seen, best_seen_rt, state, snapshot, end_reason
-         FROM tracks WHERE stream_id = ?1 AND synced = 0 AND gseq IS NOT NULL
-         ORDER BY gseq LIMIT ?2",
-    )?;
-    let rows = st.query_map(params![stream, limit], |r| {
-        let snapshot: Option<Vec<u8>> = r.get(21)?;
-        let mut event = json!({
-            "key": r.get::<_, String>(3)?,
-            "database_id": db,
-            "stream_id": stream,
-            "seq": r.get::<_, i64>(2)?,
-            "type": "track",
-            "run": r.get::<_, i64>(4)?,
-            "track_id": r.get::<_, i64>(5)?,
-            "label": r.get::<_, String>(6)?,
-            "class_id": r.get::<_, i64>(7)?,
-            "first_seen": r.get::<_, i64>(8)?,
-            "last_seen": r.get::<_, i64>(9)?,
-            "first_seen_rt": r.get::<_, Option<i64>>(10)?,
-            "last_seen_rt": r.get::<_, Option<i64>>(11)?,
-            "frames": r.get::<_, i64>(12)?,
-            "best_confidence": r.get::<_, f64>(13)?,
-            "best_box": [r.get::<_, f64>(14)?, r.get::<_, f64>(15)?, r.get::<_, f64>(16)?, r.get::<_, f64>(17)?],
-            "best_seen": r.get::<_, i64>(18)?,
-            "best_seen_rt": r.get::<_, Option<i64>>(19)?,
-            "state": r.get::<_, String>(20)?,
-            "end_reason": r.get::<_, Option<String>>(22)?,
-        });
-        if let Some(jpeg) = snapshot {
-            event["snapshot_jpeg"] = Value::String(base64::engine::general_purpose::STANDARD.encode(jpeg));
-        }
-        Ok(Outgoing {
-            table: Table::Tracks,
-            id: r.get(0)?,
-            gseq: r.get(1)?,
-            seq: r.get(2)?,
-            event,
-        })
-    })?;
-    rows.collect()
+    read_unsynced(
+        tx,
+        Table::Tracks,
+        "track",
+        "track_id, label, class_id, first_seen, last_seen, first_seen_rt, last_seen_rt, frames, \
+         best_confidence, best_x1, best_y1, best_x2, best_y2, best_seen, best_seen_rt, state, \
+         snapshot, end_reason",
+        stream,
+        db,
+        limit,
+        |r| {
+            let snapshot: Option<Vec<u8>> = r.get(21)?;
+            let mut fields = json!({
+                "track_id": r.get::<_, i64>(5)?,
+                "label": r.get::<_, String>(6)?,
+                "class_id": r.get::<_, i64>(7)?,
+                "first_seen": r.get::<_, i64>(8)?,
+                "last_seen": r.get::<_, i64>(9)?,
+                "first_seen_rt": r.get::<_, Option<i64>>(10)?,
+                "last_seen_rt": r.get::<_, Option<i64>>(11)?,
+                "frames": r.get::<_, i64>(12)?,
+                "best_confidence": r.get::<_, f64>(13)?,
+                "best_box": [
+                    r.get::<_, f64>(14)?,
+                    r.get::<_, f64>(15)?,
+                    r.get::<_, f64>(16)?,
+                    r.get::<_, f64>(17)?
+                ],
+                "best_seen": r.get::<_, i64>(18)?,
+                "best_seen_rt": r.get::<_, Option<i64>>(19)?,
+                "state": r.get::<_, String>(20)?,
+                "end_reason": r.get::<_, Option<String>>(22)?,
+            });
+            if let Some(jpeg) = snapshot {
+                fields["snapshot_jpeg"] =
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(jpeg));
+            }
+            Ok(fields)
+        },
+    )
 }
 
 fn read_counts(
@@ -1191,24 +1222,16 @@ fn read_counts(
     db: &str,
     limit: i64,
 ) -> rusqlite::Result<Vec<Outgoing>> {
-    let mut st = tx.prepare(
-        "SELECT id, gseq, seq, key, run, label, start_time, end_time, start_rt, end_rt, frames,
-                max_count, mean_count, tracks
-         FROM counts WHERE stream_id = ?1 AND synced = 0 ORDER BY gseq LIMIT ?2",
-    )?;
-    let rows = st.query_map(params![stream, limit], |r| {
-        Ok(Outgoing {
-            table: Table::Counts,
-            id: r.get(0)?,
-            gseq: r.get(1)?,
-            seq: r.get(2)?,
-            event: json!({
-                "key": r.get::<_, String>(3)?,
-                "database_id": db,
-                "stream_id": stream,
-                "seq": r.get::<_, i64>(2)?,
-                "type": "count",
-                "run": r.get::<_, i64>(4)?,
+    read_unsynced(
+        tx,
+        Table::Counts,
+        "count",
+        "label, start_time, end_time, start_rt, end_rt, frames, max_count, mean_count, tracks",
+        stream,
+        db,
+        limit,
+        |r| {
+            Ok(json!({
                 "label": r.get::<_, String>(5)?,
                 "start_time": r.get::<_, i64>(6)?,
                 "end_time": r.get::<_, i64>(7)?,
@@ -1218,10 +1241,9 @@ fn read_counts(
                 "max_count": r.get::<_, i64>(11)?,
                 "mean_count": r.get::<_, f64>(12)?,
                 "tracks": r.get::<_, Option<i64>>(13)?,
-            }),
-        })
-    })?;
-    rows.collect()
+            }))
+        },
+    )
 }
 
 fn read_system(
@@ -1230,24 +1252,16 @@ fn read_system(
     db: &str,
     limit: i64,
 ) -> rusqlite::Result<Vec<Outgoing>> {
-    let mut st = tx.prepare(
-        "SELECT id, gseq, seq, key, run, time, running_time, kind, message, level, temperature,
-                factor
-         FROM system_events WHERE stream_id = ?1 AND synced = 0 ORDER BY gseq LIMIT ?2",
-    )?;
-    let rows = st.query_map(params![stream, limit], |r| {
-        Ok(Outgoing {
-            table: Table::SystemEvents,
-            id: r.get(0)?,
-            gseq: r.get(1)?,
-            seq: r.get(2)?,
-            event: json!({
-                "key": r.get::<_, String>(3)?,
-                "database_id": db,
-                "stream_id": stream,
-                "seq": r.get::<_, i64>(2)?,
-                "type": "system",
-                "run": r.get::<_, i64>(4)?,
+    read_unsynced(
+        tx,
+        Table::SystemEvents,
+        "system",
+        "time, running_time, kind, message, level, temperature, factor",
+        stream,
+        db,
+        limit,
+        |r| {
+            Ok(json!({
                 "time": r.get::<_, i64>(5)?,
                 "running_time": r.get::<_, Option<i64>>(6)?,
                 "kind": r.get::<_, String>(7)?,
@@ -1255,10 +1269,9 @@ fn read_system(
                 "level": r.get::<_, Option<String>>(9)?,
                 "temperature": r.get::<_, Option<f64>>(10)?,
                 "factor": r.get::<_, Option<f64>>(11)?,
-            }),
-        })
-    })?;
-    rows.collect()
+            }))
+        },
+    )
 }
 
 #[cfg(test)]
