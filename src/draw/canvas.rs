@@ -350,7 +350,18 @@ impl<'a> Canvas<'a> {
 /// pixels returned.
 #[cfg(test)]
 pub(crate) fn draw_rgb(w: usize, h: usize, f: impl FnOnce(&mut Canvas<'_>)) -> Vec<u8> {
-    let mut data = vec![0u8; w * h * 3];
+    draw_rgb_on(0, w, h, f)
+}
+
+/// For tests: [`draw_rgb`] on a frame whose bytes are all `background`.
+#[cfg(test)]
+pub(crate) fn draw_rgb_on(
+    background: u8,
+    w: usize,
+    h: usize,
+    f: impl FnOnce(&mut Canvas<'_>),
+) -> Vec<u8> {
+    let mut data = vec![background; w * h * 3];
     let mut c = Canvas::new(
         PixelLayout::Rgb,
         w,

@@ -403,7 +403,7 @@ impl Painter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::draw::canvas::{PlaneMut, draw_rgb};
+    use crate::draw::canvas::{PlaneMut, draw_rgb, draw_rgb_on};
     use crate::frame::{PixelLayout, YuvConversion, YuvMatrix};
 
     fn spans_picture(spans: &[Span], w: usize, h: usize) -> Vec<String> {
@@ -469,21 +469,7 @@ mod tests {
         };
         let mut p = Painter::new(2, 12).unwrap();
         // Background grey 100 so that both ends of the blend matter.
-        let mut data = vec![100u8; w * h * 3];
-        {
-            let mut c = Canvas::new(
-                PixelLayout::Rgb,
-                w,
-                h,
-                vec![PlaneMut {
-                    data: &mut data,
-                    stride: w * 3,
-                }],
-                YuvConversion::default(),
-            )
-            .unwrap();
-            p.draw_polygon_zone(&mut c, &z);
-        }
+        let data = draw_rgb_on(100, w, h, |c| p.draw_polygon_zone(c, &z));
         let px = |x: usize, y: usize| &data[(y * w + x) * 3..(y * w + x) * 3 + 3];
         // Inside, off the outline (edges 1 px either side: x 3..=4, 15..=16,
         // y 2..=3, 9..=10): (200·64 + 100·191 + 127) / 255 = 125.59 -> 125,
