@@ -55,6 +55,9 @@ use multiversion::multiversion;
 
 use super::decode::Detection;
 use crate::frame::{FrameError, FrameView, PixelLayout, YuvToRgb};
+#[path = "preprocess_vbmi.rs"]
+mod vbmi;
+use vbmi::GatherTable;
 
 /// Where the resized frame goes on the canvas (also selects the size
 /// rounding rule, see the module documentation).
@@ -349,6 +352,7 @@ struct PlanKey {
     dst_width: usize,
     dst_height: usize,
     placement: Placement,
+    channel_order: ChannelOrder,
 }
 
 /// Cached per-size tables.
@@ -366,6 +370,11 @@ struct Plan {
     cxc: Cols,
     /// Chroma rows.
     cys: Vec<Tap>,
+    /// Byte-permute gathers of the packed (3 channels, output order) or
+    /// luma rows, and of the chroma rows (NV12: U and V), where the CPU
+    /// and the geometry allow (see `preprocess_vbmi.rs`).
+    xg: Option<GatherTable>,
+    cxg: Option<GatherTable>,
 }
 
 impl Plan {
@@ -375,6 +384,16 @@ impl Plan {
         let sy = cv_scale(key.height, geom.new_height);
         let xs = axis_taps(key.width, geom.new_width, sx, bpp, true);
         let ys = axis_taps(key.height, geom.new_height, sy, 1, false);
+        let (xg, cxg) = match key.layout.packed() {
+            Some((bpp, [r, g, b])) => {
+                let offs = match key.channel_order {
+                    ChannelOrder::Rgb => [r, g, b],
+                    ChannelOrder::Bgr => [b, g, r],
+                };
+                (GatherTable::new(&xs, &offs, key.width * bpp), None)
+            }
+            None => (GatherTable::new(&xs, &[0], key.width), None),
+        };
         let (cxs, cys) = if key.layout.is_yuv() {
             // Chroma sample i sits at luma 2i + 0.5, so the chroma position of
             // luma position L is (L - 0.5) / 2 = (d + 0.5) * (s / 2) - 0.5.
@@ -390,9 +409,16 @@ impl Plan {
         } else {
             (Vec::new(), Vec::new())
         };
+        let cxg = match key.layout {
+            PixelLayout::Nv12 => GatherTable::new(&cxs, &[0, 1], 2 * key.width.div_ceil(2)),
+            PixelLayout::I420 => GatherTable::new(&cxs, &[0], key.width.div_ceil(2)),
+            _ => cxg,
+        };
         Plan {
             key,
             geom,
+            xg,
+            cxg,
             xc: Cols::new(&xs),
             cxc: Cols::new(&cxs),
             xs,
@@ -464,6 +490,9 @@ pub struct Preprocessor {
     chroma_rows: RowCache<u16>,
     /// YUV: vertically resampled Y, U, V rows.
     yuv_tmp: Vec<f32>,
+    /// Tests and benchmarks: never use the byte-permute gathers.
+    #[cfg(test)]
+    portable_only: bool,
 }
 
 impl Preprocessor {
@@ -497,10 +526,21 @@ impl Preprocessor {
             dst_width: spec.dst_width,
             dst_height: spec.dst_height,
             placement: spec.placement,
+            channel_order: spec.channel_order,
         };
         let plan = match self.plan.take() {
             Some(p) if p.key == key => p,
             _ => Plan::new(key, letterbox_geometry(frame.width, frame.height, spec)?),
+        };
+        #[cfg(test)]
+        let plan = if self.portable_only {
+            Plan {
+                xg: None,
+                cxg: None,
+                ..plan
+            }
+        } else {
+            plan
         };
         let geom = plan.geom;
         let plane_len = spec.dst_width * spec.dst_height;
@@ -552,7 +592,10 @@ impl Preprocessor {
         let [p0, p1, p2] = planes;
         for (dy, ty) in plan.ys.iter().enumerate() {
             let (h0, h1) = self.rows.fetch(ty.i0 as usize, ty.i1 as usize, |y, dst| {
-                hpass_packed(plane.row(y, row_bytes), &plan.xc, bpp, offs, dst)
+                let row = plane.row(y, row_bytes);
+                if !plan.xg.as_ref().is_some_and(|t| t.run(row, dst)) {
+                    hpass_packed(row, &plan.xc, bpp, offs, dst)
+                }
             });
             let start = (g.top + dy) * spec.dst_width + g.left;
             let o = start..start + nw;
@@ -585,16 +628,28 @@ impl Preprocessor {
         let [pr, pg, pb] = rgb;
         for (dy, (ty, tc)) in plan.ys.iter().zip(&plan.cys).enumerate() {
             let (h0, h1) = self.rows.fetch(ty.i0 as usize, ty.i1 as usize, |y, dst| {
-                hpass_plane(yp.row(y, w), &plan.xs, &plan.xc, dst)
+                let row = yp.row(y, w);
+                if !plan.xg.as_ref().is_some_and(|t| t.run(row, dst)) {
+                    hpass_plane(row, &plan.xs, &plan.xc, dst)
+                }
             });
             let (c0, c1) = self
                 .chroma_rows
                 .fetch(tc.i0 as usize, tc.i1 as usize, |y, dst| {
-                    let (du, dv) = dst.split_at_mut(nw);
+                    let cxg = plan.cxg.as_ref();
                     if nv12 {
-                        hpass_uv(up.row(y, 2 * cw), &plan.cxs, &plan.cxc, du, dv);
+                        let row = up.row(y, 2 * cw);
+                        if !cxg.is_some_and(|t| t.run(row, dst)) {
+                            let (du, dv) = dst.split_at_mut(nw);
+                            hpass_uv(row, &plan.cxs, &plan.cxc, du, dv);
+                        }
                     } else {
-                        hpass_u_v(up.row(y, cw), vp.row(y, cw), &plan.cxs, &plan.cxc, du, dv);
+                        let (su, sv) = (up.row(y, cw), vp.row(y, cw));
+                        let (du, dv) = dst.split_at_mut(nw);
+                        let done = cxg.is_some_and(|t| t.run(su, du) && t.run(sv, dv));
+                        if !done {
+                            hpass_u_v(su, sv, &plan.cxs, &plan.cxc, du, dv);
+                        }
                     }
                 });
             let start = (g.top + dy) * spec.dst_width + g.left;
@@ -2274,102 +2329,115 @@ mod tests {
         );
     }
 
+    /// The microbenchmark of issue 13: 768x576 -> 416x416 (YOLOX spec) per
+    /// format, the `Preprocessor` as dispatched on this CPU ("new") against
+    /// the portable kernels alone ("portable", i.e. without the
+    /// byte-permute gathers), timed alternately call by call; the minimum
+    /// and the median of `PREPROCESS_BENCH_CALLS` (default 300) single calls
+    /// each. Run with
+    /// `cargo test --release --lib -- --ignored --nocapture bench_preprocess`
+    /// (or, much faster to build, in `tools/preprocess-kernels`).
     #[test]
     #[ignore = "timing; run with --release -- --ignored --nocapture"]
     fn bench_preprocess() {
         let (w, h) = (768, 576);
-        let iters = 2000;
-        let bgr = noise(w * h * 3, 1);
+        let calls: usize = std::env::var("PREPROCESS_BENCH_CALLS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        let packed = noise(w * h * 4, 1);
         let yuv = noise(w * h * 3 / 2, 2);
-        let spec = LetterboxSpec::yolox(416, 416);
-        let mut out = vec![0f32; spec.tensor_len()];
-        let frames = [
-            (
-                "BGR",
-                FrameView {
-                    yuv: YuvConversion::default(),
-                    layout: PixelLayout::Bgr,
-                    width: w,
-                    height: h,
-                    planes: vec![Plane {
-                        data: &bgr,
-                        stride: w * 3,
-                    }],
-                },
-            ),
-            (
-                "BGRx",
-                FrameView {
-                    yuv: YuvConversion::default(),
-                    layout: PixelLayout::Bgrx,
-                    width: w / 2,
-                    height: h,
-                    planes: vec![Plane {
-                        data: &bgr,
-                        stride: w * 3 / 2 * 4 / 2,
-                    }],
-                },
-            ),
-            (
-                "I420",
-                FrameView {
-                    yuv: YuvConversion::default(),
-                    layout: PixelLayout::I420,
-                    width: w,
-                    height: h,
-                    planes: vec![
-                        Plane {
-                            data: &yuv[..w * h],
-                            stride: w,
-                        },
-                        Plane {
-                            data: &yuv[w * h..w * h * 5 / 4],
-                            stride: w / 2,
-                        },
-                        Plane {
-                            data: &yuv[w * h * 5 / 4..],
-                            stride: w / 2,
-                        },
-                    ],
-                },
-            ),
-            (
-                "NV12",
-                FrameView {
-                    yuv: YuvConversion::default(),
-                    layout: PixelLayout::Nv12,
-                    width: w,
-                    height: h,
-                    planes: vec![
-                        Plane {
-                            data: &yuv[..w * h],
-                            stride: w,
-                        },
-                        Plane {
-                            data: &yuv[w * h..],
-                            stride: w,
-                        },
-                    ],
-                },
-            ),
-        ];
-        for (name, frame) in &frames {
-            for (sname, spec) in [
-                ("yolox", LetterboxSpec::yolox(416, 416)),
-                ("ultralytics", LetterboxSpec::ultralytics(416, 416)),
-            ] {
-                let mut pre = Preprocessor::new();
-                let ns = bench_ns(iters, &mut || {
-                    pre.run(frame, &spec, &mut out).expect("preprocess");
-                });
-                let ns_cold = bench_ns(iters / 4, &mut || {
-                    letterbox_into(frame, &spec, &mut out).expect("preprocess");
-                });
-                println!(
-                    "{name} {}x{} -> 416x416 {sname}: {ns} ns/frame (Preprocessor), {ns_cold} ns/frame (letterbox_into)",
-                    frame.width, frame.height
-                );
+        let (y, chroma) = yuv.split_at(w * h);
+        let (u, v) = chroma.split_at(w * h / 4);
+        let packed_view = |layout: PixelLayout| {
+            let bpp = layout.packed().map_or(1, |(b, _)| b);
+            FrameView {
+                yuv: YuvConversion::default(),
+                layout,
+                width: w,
+                height: h,
+                planes: vec![Plane {
+                    data: &packed[..w * h * bpp],
+                    stride: w * bpp,
+                }],
             }
+        };
+        let mut frames: Vec<(&str, FrameView)> = [
+            ("BGR", PixelLayout::Bgr),
+            ("RGB", PixelLayout::Rgb),
+            ("BGRx", PixelLayout::Bgrx),
+            ("RGBA", PixelLayout::Rgba),
+        ]
+        .into_iter()
+        .map(|(n, l)| (n, packed_view(l)))
+        .collect();
+        let yuv_view = |layout, planes| FrameView {
+            yuv: YuvConversion::default(),
+            layout,
+            width: w,
+            height: h,
+            planes,
+        };
+        let yp = Plane { data: y, stride: w };
+        frames.push((
+            "NV12",
+            yuv_view(
+                PixelLayout::Nv12,
+                vec![
+                    yp,
+                    Plane {
+                        data: chroma,
+                        stride: w,
+                    },
+                ],
+            ),
+        ));
+        frames.push((
+            "I420",
+            yuv_view(
+                PixelLayout::I420,
+                vec![
+                    yp,
+                    Plane {
+                        data: u,
+                        stride: w / 2,
+                    },
+                    Plane {
+                        data: v,
+                        stride: w / 2,
+                    },
+                ],
+            ),
+        ));
+        let spec = LetterboxSpec::yolox(416, 416);
+        let (mut a, mut b) = (vec![0f32; spec.tensor_len()], vec![0f32; spec.tensor_len()]);
+        let stats = |mut t: Vec<u128>| {
+            t.sort_unstable();
+            (t[0] as f64 / 1e3, t[t.len() / 2] as f64 / 1e3)
+        };
+        println!("768x576 -> 416x416 yolox, {calls} alternating single calls, min / median (us)");
+        for (name, frame) in &frames {
+            let mut new = Preprocessor::new();
+            let mut old = Preprocessor {
+                portable_only: true,
+                ..Preprocessor::new()
+            };
+            let (mut tn, mut to) = (Vec::new(), Vec::new());
+            for _ in 0..calls {
+                let t = std::time::Instant::now();
+                new.run(frame, &spec, &mut a).expect("preprocess");
+                tn.push(t.elapsed().as_nanos());
+                let t = std::time::Instant::now();
+                old.run(frame, &spec, &mut b).expect("preprocess");
+                to.push(t.elapsed().as_nanos());
+            }
+            assert_eq!(a, b, "{name}");
+            let gather = new.plan.as_ref().is_some_and(|p| p.xg.is_some());
+            let ((nmin, nmed), (omin, omed)) = (stats(tn), stats(to));
+            println!(
+                "{name:5} new {nmin:7.1} / {nmed:7.1}   portable {omin:7.1} / {omed:7.1}   new/portable (min) {:.2}   gathers: {gather}",
+                nmin / omin
+            );
         }
     }
 }
