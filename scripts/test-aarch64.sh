@@ -53,6 +53,11 @@ for kernel in hpass_packed hpass_plane_vec hpass_uv_vec vpass; do
         exit 1
     fi
 done
+# The table-driven gather (src/inference/preprocess_gather.rs): NEON `tbl`.
+tbl=$(aarch64-linux-gnu-objdump -d --no-show-raw-insn "$bin" |
+    awk '/^[0-9a-f]+ <.*>:$/ {on = ($2 ~ /gather/)} on && /\ttbl\t/ {n++} END {print n+0}')
+echo "test-aarch64: gather: $tbl tbl instructions"
+[ "$tbl" -ge 1 ] || { echo "test-aarch64: the NEON gather kernel is missing" >&2; exit 1; }
 rm -f target-aarch64-neon.txt
 
 cargo test --release --locked --target "$target" "$@"

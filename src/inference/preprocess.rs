@@ -55,9 +55,9 @@ use multiversion::multiversion;
 
 use super::decode::Detection;
 use crate::frame::{FrameError, FrameView, PixelLayout, YuvToRgb};
-#[path = "preprocess_vbmi.rs"]
-mod vbmi;
-use vbmi::GatherTable;
+#[path = "preprocess_gather.rs"]
+mod gather;
+use gather::GatherTable;
 
 /// Where the resized frame goes on the canvas (also selects the size
 /// rounding rule, see the module documentation).
@@ -372,7 +372,7 @@ struct Plan {
     cys: Vec<Tap>,
     /// Byte-permute gathers of the packed (3 channels, output order) or
     /// luma rows, and of the chroma rows (NV12: U and V), where the CPU
-    /// and the geometry allow (see `preprocess_vbmi.rs`).
+    /// and the geometry allow (see `preprocess_gather.rs`).
     xg: Option<GatherTable>,
     cxg: Option<GatherTable>,
 }
@@ -2111,6 +2111,100 @@ mod tests {
                     assert_eq!(base, slow, "vpass AVX2 {t:?}");
                 });
             }
+        }
+    }
+
+    /// The byte-permute gathers (AVX-512 VBMI / NEON `tbl`) give exactly the
+    /// scalar references for packed rows (3 and 4 bytes, both channel
+    /// orders, every offset set a layout has), planes and NV12 chroma, over
+    /// random sizes, odd widths and rows with bytes after them; and the
+    /// tables exist for the 768 -> 416 geometry wherever the CPU has the
+    /// instructions (so that this test cannot pass by never running them).
+    #[test]
+    fn gather_tables_match_scalar() {
+        let mut sizes = vec![(768, 416), (640, 416), (1280, 640), (416, 416), (130, 64)];
+        let mut r = noise(60, 7).into_iter();
+        while let (Some(a), Some(b)) = (r.next(), r.next()) {
+            let sw = usize::from(a) * 5 + 43;
+            sizes.push((sw, sw * 2 / (2 + usize::from(b) % 4) + 1));
+        }
+        let (mut built, mut ran) = (0, 0);
+        for (sw, dw) in sizes {
+            let src = noise(sw * 4 + 40, sw as u32 + 3);
+            let scale = cv_scale(sw, dw);
+            for (bpp, offs) in [
+                (3, [0, 1, 2]),
+                (3, [2, 1, 0]),
+                (4, [0, 1, 2]),
+                (4, [2, 1, 0]),
+                (4, [1, 2, 3]),
+                (4, [3, 2, 1]),
+            ] {
+                let xs = axis_taps(sw, dw, scale, bpp, true);
+                let Some(t) = GatherTable::new(&xs, &offs, sw * bpp) else {
+                    continue;
+                };
+                built += 1;
+                for row in [&src[..sw * bpp], &src[..sw * bpp + 40]] {
+                    let mut fast = vec![0u16; 3 * dw];
+                    let mut slow = vec![0u16; 3 * dw];
+                    assert!(t.run(row, &mut fast));
+                    let r4 = [row, &[0u8; 4][..]].concat();
+                    // The scalar reference reads bytes at offsets < bpp
+                    // only; shifted offsets (x first) through a shifted row.
+                    let shift = offs.iter().min().copied().unwrap_or(0);
+                    let o = offs.map(|o| o - shift);
+                    hpass_packed_scalar(&r4[shift..], &xs, bpp, o, &mut slow);
+                    assert_eq!(fast, slow, "packed {sw}->{dw} bpp {bpp} {offs:?}");
+                    ran += 1;
+                }
+            }
+            let xs = axis_taps(sw, dw, scale, 1, true);
+            if let Some(t) = GatherTable::new(&xs, &[0], sw) {
+                built += 1;
+                let (mut fast, mut slow) = (vec![0u16; dw], vec![0u16; dw]);
+                assert!(t.run(&src[..sw], &mut fast));
+                hpass_plane_scalar(&src[..sw], &xs, &mut slow);
+                assert_eq!(fast, slow, "plane {sw}->{dw}");
+                // Too short a row or output: refused, nothing written.
+                assert!(!t.run(&src[..sw - 1], &mut fast));
+                assert!(!t.run(&src[..sw], &mut fast[..dw - 1]));
+                ran += 1;
+            }
+            let cxs = axis_taps(sw, dw, scale, 2, true);
+            if let Some(t) = GatherTable::new(&cxs, &[0, 1], 2 * sw) {
+                built += 1;
+                let (mut fast, mut su, mut sv) = (vec![0u16; 2 * dw], vec![0; dw], vec![0; dw]);
+                assert!(t.run(&src[..2 * sw], &mut fast));
+                hpass_uv_scalar(&src[..2 * sw], &cxs, &mut su, &mut sv);
+                assert_eq!(fast, [su, sv].concat(), "uv {sw}->{dw}");
+                ran += 1;
+            }
+        }
+        if gather::cpu_supported() {
+            assert!(built > 20 && ran > 40, "{built} tables, {ran} rows");
+            let g = geom(768, 576, &LetterboxSpec::yolox(416, 416));
+            for layout in [
+                PixelLayout::Bgr,
+                PixelLayout::Rgbx,
+                PixelLayout::Nv12,
+                PixelLayout::I420,
+            ] {
+                let key = PlanKey {
+                    width: 768,
+                    height: 576,
+                    layout,
+                    dst_width: 416,
+                    dst_height: 416,
+                    placement: Placement::TopLeft,
+                    channel_order: ChannelOrder::Bgr,
+                };
+                let plan = Plan::new(key, g);
+                assert!(plan.xg.is_some(), "{layout:?}");
+                assert_eq!(plan.cxg.is_some(), layout.is_yuv(), "{layout:?}");
+            }
+        } else {
+            assert_eq!(built, 0);
         }
     }
 
