@@ -61,7 +61,7 @@ use super::decode::Detection;
 use crate::frame::{FrameError, FrameView, PixelLayout, YuvToRgb};
 #[path = "preprocess_gather.rs"]
 mod gather;
-use gather::GatherTable;
+use gather::{GatherTable, Kind};
 
 /// Where the resized frame goes on the canvas (also selects the size
 /// rounding rule, see the module documentation).
@@ -383,6 +383,11 @@ struct Plan {
 
 impl Plan {
     fn new(key: PlanKey, geom: LetterboxGeometry) -> Self {
+        Self::with_kinds(key, geom, Kind::PREFERENCE)
+    }
+
+    /// The plan with gather tables for the first of `kinds` that fits.
+    fn with_kinds(key: PlanKey, geom: LetterboxGeometry, kinds: &[Kind]) -> Self {
         let bpp = key.layout.packed().map_or(1, |(b, _)| b);
         let sx = cv_scale(key.width, geom.new_width);
         let sy = cv_scale(key.height, geom.new_height);
@@ -394,9 +399,9 @@ impl Plan {
                     ChannelOrder::Rgb => [r, g, b],
                     ChannelOrder::Bgr => [b, g, r],
                 };
-                (GatherTable::new(&xs, &offs, key.width * bpp), None)
+                (GatherTable::among(kinds, &xs, &offs, key.width * bpp), None)
             }
-            None => (GatherTable::new(&xs, &[0], key.width), None),
+            None => (GatherTable::among(kinds, &xs, &[0], key.width), None),
         };
         let (cxs, cys) = if key.layout.is_yuv() {
             // Chroma sample i sits at luma 2i + 0.5, so the chroma position of
@@ -414,8 +419,10 @@ impl Plan {
             (Vec::new(), Vec::new())
         };
         let cxg = match key.layout {
-            PixelLayout::Nv12 => GatherTable::new(&cxs, &[0, 1], 2 * key.width.div_ceil(2)),
-            PixelLayout::I420 => GatherTable::new(&cxs, &[0], key.width.div_ceil(2)),
+            PixelLayout::Nv12 => {
+                GatherTable::among(kinds, &cxs, &[0, 1], 2 * key.width.div_ceil(2))
+            }
+            PixelLayout::I420 => GatherTable::among(kinds, &cxs, &[0], key.width.div_ceil(2)),
             _ => cxg,
         };
         Plan {
@@ -494,9 +501,10 @@ pub struct Preprocessor {
     chroma_rows: RowCache<u16>,
     /// YUV: vertically resampled Y, U, V rows.
     yuv_tmp: Vec<f32>,
-    /// Tests and benchmarks: never use the byte-permute gathers.
+    /// Tests and benchmarks: the gather kernels allowed (none: portable
+    /// kernels only), instead of the CPU's preference.
     #[cfg(test)]
-    portable_only: bool,
+    kinds: Option<&'static [Kind]>,
 }
 
 impl Preprocessor {
@@ -534,17 +542,14 @@ impl Preprocessor {
         };
         let plan = match self.plan.take() {
             Some(p) if p.key == key => p,
-            _ => Plan::new(key, letterbox_geometry(frame.width, frame.height, spec)?),
-        };
-        #[cfg(test)]
-        let plan = if self.portable_only {
-            Plan {
-                xg: None,
-                cxg: None,
-                ..plan
+            _ => {
+                let geom = letterbox_geometry(frame.width, frame.height, spec)?;
+                #[cfg(test)]
+                let plan = Plan::with_kinds(key, geom, self.kinds.unwrap_or(Kind::PREFERENCE));
+                #[cfg(not(test))]
+                let plan = Plan::new(key, geom);
+                plan
             }
-        } else {
-            plan
         };
         let geom = plan.geom;
         let plane_len = spec.dst_width * spec.dst_height;
@@ -2128,89 +2133,110 @@ mod tests {
     /// instructions (so that this test cannot pass by never running them).
     #[test]
     fn gather_tables_match_scalar() {
-        let mut sizes = vec![(768, 416), (640, 416), (1280, 640), (416, 416), (130, 64)];
+        let mut sizes = vec![
+            (768, 416),
+            (640, 416),
+            (1280, 640),
+            (416, 416),
+            (130, 64),
+            (31, 17),
+        ];
         let mut r = noise(60, 7).into_iter();
         while let (Some(a), Some(b)) = (r.next(), r.next()) {
-            let sw = usize::from(a) * 5 + 43;
+            let sw = usize::from(a) * 5 + 13;
             sizes.push((sw, sw * 2 / (2 + usize::from(b) % 4) + 1));
         }
-        let (mut built, mut ran) = (0, 0);
-        for (sw, dw) in sizes {
-            let src = noise(sw * 4 + 40, sw as u32 + 3);
-            let scale = cv_scale(sw, dw);
-            for (bpp, offs) in [
-                (3, [0, 1, 2]),
-                (3, [2, 1, 0]),
-                (4, [0, 1, 2]),
-                (4, [2, 1, 0]),
-                (4, [1, 2, 3]),
-                (4, [3, 2, 1]),
-            ] {
-                let xs = axis_taps(sw, dw, scale, bpp, true);
-                let Some(t) = GatherTable::new(&xs, &offs, sw * bpp) else {
-                    continue;
-                };
-                built += 1;
-                for row in [&src[..sw * bpp], &src[..sw * bpp + 40]] {
-                    let mut fast = vec![0u16; 3 * dw];
-                    let mut slow = vec![0u16; 3 * dw];
-                    assert!(t.run(row, &mut fast));
-                    let r4 = [row, &[0u8; 4][..]].concat();
-                    // The scalar reference reads bytes at offsets < bpp
-                    // only; shifted offsets (x first) through a shifted row.
-                    let shift = offs.iter().min().copied().unwrap_or(0);
-                    let o = offs.map(|o| o - shift);
-                    hpass_packed_scalar(&r4[shift..], &xs, bpp, o, &mut slow);
-                    assert_eq!(fast, slow, "packed {sw}->{dw} bpp {bpp} {offs:?}");
+        let kinds = [Kind::Vbmi, Kind::Avx2, Kind::Neon].into_iter();
+        for kind in kinds.filter(|k| k.supported()) {
+            let (mut built, mut ran) = (0, 0);
+            for &(sw, dw) in &sizes {
+                let src = noise(sw * 4 + 40, sw as u32 + 3);
+                let scale = cv_scale(sw, dw);
+                for (bpp, offs) in [
+                    (3, [0, 1, 2]),
+                    (3, [2, 1, 0]),
+                    (4, [0, 1, 2]),
+                    (4, [2, 1, 0]),
+                    (4, [1, 2, 3]),
+                    (4, [3, 2, 1]),
+                ] {
+                    let xs = axis_taps(sw, dw, scale, bpp, true);
+                    let Some(t) = GatherTable::with_kind(kind, &xs, &offs, sw * bpp) else {
+                        continue;
+                    };
+                    built += 1;
+                    for row in [&src[..sw * bpp], &src[..sw * bpp + 40]] {
+                        let mut fast = vec![0u16; 3 * dw];
+                        let mut slow = vec![0u16; 3 * dw];
+                        assert!(t.run(row, &mut fast));
+                        let r4 = [row, &[0u8; 4][..]].concat();
+                        // The scalar reference reads bytes at offsets < bpp
+                        // only; shifted offsets (x first) through a shifted row.
+                        let shift = offs.iter().min().copied().unwrap_or(0);
+                        let o = offs.map(|o| o - shift);
+                        hpass_packed_scalar(&r4[shift..], &xs, bpp, o, &mut slow);
+                        assert_eq!(fast, slow, "{kind:?} packed {sw}->{dw} bpp {bpp} {offs:?}");
+                        ran += 1;
+                    }
+                }
+                let xs = axis_taps(sw, dw, scale, 1, true);
+                if let Some(t) = GatherTable::with_kind(kind, &xs, &[0], sw) {
+                    built += 1;
+                    let (mut fast, mut slow) = (vec![0u16; dw], vec![0u16; dw]);
+                    assert!(t.run(&src[..sw], &mut fast));
+                    hpass_plane_scalar(&src[..sw], &xs, &mut slow);
+                    assert_eq!(fast, slow, "{kind:?} plane {sw}->{dw}");
+                    // Too short a row or output: refused, nothing written.
+                    assert!(!t.run(&src[..sw - 1], &mut fast));
+                    assert!(!t.run(&src[..sw], &mut fast[..dw - 1]));
+                    ran += 1;
+                }
+                let cxs = axis_taps(sw, dw, scale, 2, true);
+                if let Some(t) = GatherTable::with_kind(kind, &cxs, &[0, 1], 2 * sw) {
+                    built += 1;
+                    let (mut fast, mut su, mut sv) = (vec![0u16; 2 * dw], vec![0; dw], vec![0; dw]);
+                    assert!(t.run(&src[..2 * sw], &mut fast));
+                    hpass_uv_scalar(&src[..2 * sw], &cxs, &mut su, &mut sv);
+                    assert_eq!(fast, [su, sv].concat(), "{kind:?} uv {sw}->{dw}");
                     ran += 1;
                 }
             }
-            let xs = axis_taps(sw, dw, scale, 1, true);
-            if let Some(t) = GatherTable::new(&xs, &[0], sw) {
-                built += 1;
-                let (mut fast, mut slow) = (vec![0u16; dw], vec![0u16; dw]);
-                assert!(t.run(&src[..sw], &mut fast));
-                hpass_plane_scalar(&src[..sw], &xs, &mut slow);
-                assert_eq!(fast, slow, "plane {sw}->{dw}");
-                // Too short a row or output: refused, nothing written.
-                assert!(!t.run(&src[..sw - 1], &mut fast));
-                assert!(!t.run(&src[..sw], &mut fast[..dw - 1]));
-                ran += 1;
-            }
-            let cxs = axis_taps(sw, dw, scale, 2, true);
-            if let Some(t) = GatherTable::new(&cxs, &[0, 1], 2 * sw) {
-                built += 1;
-                let (mut fast, mut su, mut sv) = (vec![0u16; 2 * dw], vec![0; dw], vec![0; dw]);
-                assert!(t.run(&src[..2 * sw], &mut fast));
-                hpass_uv_scalar(&src[..2 * sw], &cxs, &mut su, &mut sv);
-                assert_eq!(fast, [su, sv].concat(), "uv {sw}->{dw}");
-                ran += 1;
-            }
+            assert!(
+                built > 20 && ran > 20,
+                "{kind:?}: {built} tables, {ran} rows"
+            );
         }
-        if gather::cpu_supported() {
-            assert!(built > 20 && ran > 40, "{built} tables, {ran} rows");
-            let g = geom(768, 576, &LetterboxSpec::yolox(416, 416));
-            for layout in [
-                PixelLayout::Bgr,
-                PixelLayout::Rgbx,
-                PixelLayout::Nv12,
-                PixelLayout::I420,
-            ] {
-                let key = PlanKey {
-                    width: 768,
-                    height: 576,
-                    layout,
-                    dst_width: 416,
-                    dst_height: 416,
-                    placement: Placement::TopLeft,
-                    channel_order: ChannelOrder::Bgr,
-                };
-                let plan = Plan::new(key, g);
-                assert!(plan.xg.is_some(), "{layout:?}");
-                assert_eq!(plan.cxg.is_some(), layout.is_yuv(), "{layout:?}");
+        // Where the CPU has a kernel, the 768 -> 416 plans use it: the
+        // luma plane always (every kernel), packed RGB and chroma with the
+        // wide windows (VBMI, NEON).
+        let g = geom(768, 576, &LetterboxSpec::yolox(416, 416));
+        for layout in [
+            PixelLayout::Bgr,
+            PixelLayout::Rgbx,
+            PixelLayout::Nv12,
+            PixelLayout::I420,
+        ] {
+            let key = PlanKey {
+                width: 768,
+                height: 576,
+                layout,
+                dst_width: 416,
+                dst_height: 416,
+                placement: Placement::TopLeft,
+                channel_order: ChannelOrder::Bgr,
+            };
+            let plan = Plan::new(key, g);
+            let wide = Kind::Vbmi.supported() || Kind::Neon.supported();
+            let xg = plan.xg.as_ref().map(GatherTable::kind);
+            let cxg = plan.cxg.as_ref().map(GatherTable::kind);
+            if wide {
+                assert!(xg.is_some(), "{layout:?}");
+                assert_eq!(cxg.is_some(), layout.is_yuv(), "{layout:?}");
+            } else if Kind::Avx2.supported() && layout.is_yuv() {
+                assert_eq!(xg, Some(Kind::Avx2), "{layout:?}");
+            } else if !gather::cpu_supported() {
+                assert!(xg.is_none() && cxg.is_none());
             }
-        } else {
-            assert_eq!(built, 0);
         }
     }
 
@@ -2427,8 +2453,8 @@ mod tests {
         println!(
             "per 416-px row: hpass_packed {hp} ns (baseline {hb}, scalar {hs}), vpass (1 channel) {vp} ns (baseline {vb}), hpass_plane {pl} ns (portable {plv}, scalar {pls})"
         );
-        let g3 = GatherTable::new(&xs3, &offs, sw * 3);
-        let g1 = GatherTable::new(&xs1, &[0], sw);
+        let g3 = GatherTable::among(Kind::PREFERENCE, &xs3, &offs, sw * 3);
+        let g1 = GatherTable::among(Kind::PREFERENCE, &xs1, &[0], sw);
         let gp = bench_ns(n, &mut || {
             g3.as_ref().map(|t| t.run(bb(row), &mut h));
         });
@@ -2531,7 +2557,8 @@ mod tests {
             ),
         ));
         let spec = LetterboxSpec::yolox(416, 416);
-        let (mut a, mut b) = (vec![0f32; spec.tensor_len()], vec![0f32; spec.tensor_len()]);
+        let mut a = vec![0f32; spec.tensor_len()];
+        let (mut b, mut c) = (a.clone(), a.clone());
         let stats = |mut t: Vec<u128>| {
             t.sort_unstable();
             (t[0] as f64 / 1e3, t[t.len() / 2] as f64 / 1e3)
@@ -2540,10 +2567,14 @@ mod tests {
         for (name, frame) in &frames {
             let mut new = Preprocessor::new();
             let mut old = Preprocessor {
-                portable_only: true,
+                kinds: Some(&[]),
                 ..Preprocessor::new()
             };
-            let (mut tn, mut to) = (Vec::new(), Vec::new());
+            let mut avx2 = Preprocessor {
+                kinds: Some(&[Kind::Avx2]),
+                ..Preprocessor::new()
+            };
+            let (mut tn, mut to, mut ta) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..calls {
                 let t = std::time::Instant::now();
                 new.run(frame, &spec, &mut a).expect("preprocess");
@@ -2551,12 +2582,28 @@ mod tests {
                 let t = std::time::Instant::now();
                 old.run(frame, &spec, &mut b).expect("preprocess");
                 to.push(t.elapsed().as_nanos());
+                if Kind::Avx2.supported() {
+                    let t = std::time::Instant::now();
+                    avx2.run(frame, &spec, &mut c).expect("preprocess");
+                    ta.push(t.elapsed().as_nanos());
+                }
             }
             assert_eq!(a, b, "{name}");
-            let gather = new.plan.as_ref().is_some_and(|p| p.xg.is_some());
+            if !ta.is_empty() {
+                assert_eq!(a, c, "{name}");
+                let (amin, amed) = stats(ta);
+                println!(
+                    "{name:5} AVX2 gathers only (no VBMI) {amin:7.1} / {amed:7.1}   /portable (min) {:.2}",
+                    amin / stats(to.clone()).0
+                );
+            }
+            let gather = new.plan.as_ref().map(|p| {
+                let kind = |t: &Option<GatherTable>| t.as_ref().map(GatherTable::kind);
+                (kind(&p.xg), kind(&p.cxg))
+            });
             let ((nmin, nmed), (omin, omed)) = (stats(tn), stats(to));
             println!(
-                "{name:5} new {nmin:7.1} / {nmed:7.1}   portable {omin:7.1} / {omed:7.1}   new/portable (min) {:.2}   gathers: {gather}",
+                "{name:5} new {nmin:7.1} / {nmed:7.1}   portable {omin:7.1} / {omed:7.1}   new/portable (min) {:.2}   gathers: {gather:?}",
                 nmin / omin
             );
         }

@@ -1,7 +1,6 @@
 //! The plugin's pre-processing sources, compiled without GStreamer (see
 //! `Cargo.toml`). Every file is the plugin's own, included by path; they sit
 //! at the crate root here, so `super::decode` in `preprocess.rs` resolves.
-#![allow(dead_code)]
 
 #[path = "../../../src/inference/decode.rs"]
 pub mod decode;
