@@ -31,9 +31,9 @@
 //! ([`Preprocessor`] caches them), each source row is resampled
 //! horizontally at most once, and only the padding is filled with
 //! `pad_value`. The horizontal pass gathers its source bytes with
-//! table-driven byte permutes where the CPU has them (AVX-512 VBMI on
-//! x86-64, NEON `tbl` on aarch64; tables built once per plan, see
-//! `preprocess_gather.rs`). Everything else, and the horizontal pass on
+//! table-driven byte permutes where the CPU has them (AVX-512 VBMI, or
+//! AVX2 for planes, on x86-64; NEON `tbl` on aarch64; tables built once per
+//! plan, see `preprocess_gather.rs`). Everything else, and the horizontal pass on
 //! other CPUs, runs portable Rust that the compiler vectorises: SSE2, AVX2
 //! or AVX-512 on x86-64 (picked at run time with the `multiversion`
 //! crate), NEON on aarch64; the NV12/I420 horizontal fallbacks on x86-64

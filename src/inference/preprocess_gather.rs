@@ -1,5 +1,6 @@
 //! Horizontal pass with table-driven byte-permute gathers: AVX-512 VBMI
-//! (`vpermt2b`) on x86-64, NEON (`tbl`) on aarch64.
+//! (`vpermt2b`) or AVX2 (`vpshufb`, planes) on x86-64, NEON (`tbl`) on
+//! aarch64.
 //!
 //! The portable kernels of `preprocess.rs` spend most of their time on the
 //! gather (the two source bytes of each output sample, one scalar load per
@@ -17,17 +18,21 @@
 //! | ISA | samples a block | window | permute |
 //! |---|---|---|---|
 //! | AVX-512 F+BW+VBMI | 16 | 128 bytes | `vpermt2b`, odd bytes zeroed, `vpmaddwd` |
+//! | AVX2 | 8 | 16 bytes | `vpshufb` (`0x80` zeroes), `vpmaddwd` |
 //! | NEON (aarch64) | 8 | 64 bytes | `tbl` of 4 registers, `umull`/`umlal` |
 //!
 //! Why `std::arch` and not the portable `multiversion` kernels: a table
 //! driven byte permute is not something the compiler derives from scalar
 //! code, and no well-kept portable SIMD crate exposes `vpermt2b` / `tbl`
 //! with a run-time table. AVX-512 VBMI is on Intel Ice Lake and later and
-//! AMD Zen 4 and later; on other x86-64 CPUs, on other targets, and where a
-//! block does not fit its window (downscaling packed RGB by more than about
-//! 2.5, planes by more than about 4 on NEON and 8 with VBMI), the plan
-//! keeps no table and the portable kernels run. The NEON kernel is tested
-//! under qemu only: its speed is unmeasured on Arm hardware.
+//! AMD Zen 4 and later; AVX2's 16-byte window fits eight samples of a plane
+//! (downscaling by up to about 2) but never eight packed pixels, so on
+//! AVX2-only CPUs packed RGB and NV12's chroma keep the portable kernels.
+//! On other targets, and where a block does not fit its window
+//! (downscaling packed RGB by more than about 2.5, planes by more than
+//! about 4 on NEON and 8 with VBMI), the plan keeps no table and the
+//! portable kernels run. The NEON kernel is tested under qemu only: its
+//! speed is unmeasured on Arm hardware.
 
 use super::Tap;
 
