@@ -37,7 +37,7 @@ bin=$(grep '"profile"' target-aarch64-build.json | grep '"test":true' |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | head -n 1)
 rm -f target-aarch64-build.json
 [ -x "$bin" ] || { echo "test-aarch64: no test binary built" >&2; exit 1; }
-file "$bin" | grep -q aarch64 || { echo "test-aarch64: $bin is not an aarch64 binary" >&2; exit 1; }
+aarch64-linux-gnu-objdump -f "$bin" | grep -q "file format elf64-littleaarch64" || { echo "test-aarch64: $bin is not an aarch64 binary" >&2; exit 1; }
 
 # The vector kernels must be NEON code: count the instructions on vector
 # lanes (.4s / .8h / .16b ...) in each portable kernel's symbol.
