@@ -56,7 +56,8 @@ fi
 if command -v rustup >/dev/null \
    && ! [ -d "$(rustc --print sysroot)/lib/rustlib/aarch64-unknown-linux-gnu" ]; then
   say "Adding the Rust target aarch64-unknown-linux-gnu"
-  rustup target add aarch64-unknown-linux-gnu
+  rustup target add aarch64-unknown-linux-gnu \
+    || echo "warning: rustup could not add aarch64-unknown-linux-gnu; scripts/test-aarch64.sh will fail" >&2
 fi
 
 # Python environment for ONNX Runtime and the reference scripts. A venv keeps
