@@ -15,7 +15,9 @@ say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
 # gstreamer1.0-x: the X11 video sinks autovideosink picks (without any video
 # sink, GStreamer 1.22's autovideosink crashes instead of failing); xvfb: the
-# test that plays the headline pipeline into a window.
+# test that plays the headline pipeline into a window. gcc-aarch64-linux-gnu,
+# libc6-dev-arm64-cross, qemu-user: the pre-processing tests built for aarch64
+# and run under qemu (scripts/test-aarch64.sh).
 DEB_PACKAGES=(
   pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
@@ -23,6 +25,7 @@ DEB_PACKAGES=(
   python3 python3-venv meson ninja-build
   mosquitto mosquitto-clients openssl
   xvfb
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -47,6 +50,14 @@ fi
 if ! command -v cargo >/dev/null; then
   echo "error: no Rust toolchain. Install one with rustup (https://rustup.rs), then run this again." >&2
   exit 1
+fi
+
+# The Rust standard library for aarch64 (scripts/test-aarch64.sh).
+if command -v rustup >/dev/null \
+   && ! [ -d "$(rustc --print sysroot)/lib/rustlib/aarch64-unknown-linux-gnu" ]; then
+  say "Adding the Rust target aarch64-unknown-linux-gnu"
+  rustup target add aarch64-unknown-linux-gnu \
+    || echo "warning: rustup could not add aarch64-unknown-linux-gnu; scripts/test-aarch64.sh will fail" >&2
 fi
 
 # Python environment for ONNX Runtime and the reference scripts. A venv keeps

@@ -28,6 +28,9 @@ echo "== Python tests (tools/tests)"
 echo "== cargo test"
 G_DEBUG=fatal_warnings cargo test --release --locked -- --test-threads=2
 
+echo "== pre-processing tests for aarch64 under qemu (scripts/test-aarch64.sh)"
+bash scripts/test-aarch64.sh -q
+
 echo "== meson build and install"
 rm -rf target/meson-build target/meson-destdir
 meson setup target/meson-build --prefix=/usr -Dcargo_target_dir="$(pwd)/target" >/dev/null

@@ -30,12 +30,16 @@
 //! Performance: the tables are computed once per frame size
 //! ([`Preprocessor`] caches them), each source row is resampled
 //! horizontally at most once, and only the padding is filled with
-//! `pad_value`. The kernels are portable Rust that the compiler vectorises:
-//! SSE2, AVX2 or AVX-512 on x86-64 (picked at run time with the
-//! `multiversion` crate), NEON on aarch64, without `unsafe`; only the
-//! NV12/I420 horizontal passes on x86-64 keep SSE2 intrinsics (faster
-//! there). Each kernel has a scalar reference it must equal exactly
-//! (tested); see the comment above `BLOCK`.
+//! `pad_value`. The horizontal pass gathers its source bytes with
+//! table-driven byte permutes where the CPU has them (AVX-512 VBMI, or
+//! AVX2 for planes, on x86-64; NEON `tbl` on aarch64; tables built once per
+//! plan, see `preprocess_gather.rs`). Everything else, and the horizontal pass on
+//! other CPUs, runs portable Rust that the compiler vectorises: SSE2, AVX2
+//! or AVX-512 on x86-64 (picked at run time with the `multiversion`
+//! crate), NEON on aarch64; the NV12/I420 horizontal fallbacks on x86-64
+//! keep SSE2 intrinsics (faster there). Each kernel has a scalar reference
+//! it must equal exactly (tested; on aarch64 under qemu by
+//! `scripts/test-aarch64.sh`); see the comment above `BLOCK`.
 //!
 //! # YUV input
 //!
@@ -55,6 +59,9 @@ use multiversion::multiversion;
 
 use super::decode::Detection;
 use crate::frame::{FrameError, FrameView, PixelLayout, YuvToRgb};
+#[path = "preprocess_gather.rs"]
+mod gather;
+use gather::{GatherTable, Kind};
 
 /// Where the resized frame goes on the canvas (also selects the size
 /// rounding rule, see the module documentation).
@@ -349,6 +356,7 @@ struct PlanKey {
     dst_width: usize,
     dst_height: usize,
     placement: Placement,
+    channel_order: ChannelOrder,
 }
 
 /// Cached per-size tables.
@@ -366,15 +374,35 @@ struct Plan {
     cxc: Cols,
     /// Chroma rows.
     cys: Vec<Tap>,
+    /// Byte-permute gathers of the packed (3 channels, output order) or
+    /// luma rows, and of the chroma rows (NV12: U and V), where the CPU
+    /// and the geometry allow (see `preprocess_gather.rs`).
+    xg: Option<GatherTable>,
+    cxg: Option<GatherTable>,
 }
 
 impl Plan {
     fn new(key: PlanKey, geom: LetterboxGeometry) -> Self {
+        Self::with_kinds(key, geom, Kind::PREFERENCE)
+    }
+
+    /// The plan with gather tables for the first of `kinds` that fits.
+    fn with_kinds(key: PlanKey, geom: LetterboxGeometry, kinds: &[Kind]) -> Self {
         let bpp = key.layout.packed().map_or(1, |(b, _)| b);
         let sx = cv_scale(key.width, geom.new_width);
         let sy = cv_scale(key.height, geom.new_height);
         let xs = axis_taps(key.width, geom.new_width, sx, bpp, true);
         let ys = axis_taps(key.height, geom.new_height, sy, 1, false);
+        let (xg, cxg) = match key.layout.packed() {
+            Some((bpp, [r, g, b])) => {
+                let offs = match key.channel_order {
+                    ChannelOrder::Rgb => [r, g, b],
+                    ChannelOrder::Bgr => [b, g, r],
+                };
+                (GatherTable::among(kinds, &xs, &offs, key.width * bpp), None)
+            }
+            None => (GatherTable::among(kinds, &xs, &[0], key.width), None),
+        };
         let (cxs, cys) = if key.layout.is_yuv() {
             // Chroma sample i sits at luma 2i + 0.5, so the chroma position of
             // luma position L is (L - 0.5) / 2 = (d + 0.5) * (s / 2) - 0.5.
@@ -390,9 +418,18 @@ impl Plan {
         } else {
             (Vec::new(), Vec::new())
         };
+        let cxg = match key.layout {
+            PixelLayout::Nv12 => {
+                GatherTable::among(kinds, &cxs, &[0, 1], 2 * key.width.div_ceil(2))
+            }
+            PixelLayout::I420 => GatherTable::among(kinds, &cxs, &[0], key.width.div_ceil(2)),
+            _ => cxg,
+        };
         Plan {
             key,
             geom,
+            xg,
+            cxg,
             xc: Cols::new(&xs),
             cxc: Cols::new(&cxs),
             xs,
@@ -464,6 +501,10 @@ pub struct Preprocessor {
     chroma_rows: RowCache<u16>,
     /// YUV: vertically resampled Y, U, V rows.
     yuv_tmp: Vec<f32>,
+    /// Tests and benchmarks: the gather kernels allowed (none: portable
+    /// kernels only), instead of the CPU's preference.
+    #[cfg(test)]
+    kinds: Option<&'static [Kind]>,
 }
 
 impl Preprocessor {
@@ -497,10 +538,18 @@ impl Preprocessor {
             dst_width: spec.dst_width,
             dst_height: spec.dst_height,
             placement: spec.placement,
+            channel_order: spec.channel_order,
         };
         let plan = match self.plan.take() {
             Some(p) if p.key == key => p,
-            _ => Plan::new(key, letterbox_geometry(frame.width, frame.height, spec)?),
+            _ => {
+                let geom = letterbox_geometry(frame.width, frame.height, spec)?;
+                #[cfg(test)]
+                let plan = Plan::with_kinds(key, geom, self.kinds.unwrap_or(Kind::PREFERENCE));
+                #[cfg(not(test))]
+                let plan = Plan::new(key, geom);
+                plan
+            }
         };
         let geom = plan.geom;
         let plane_len = spec.dst_width * spec.dst_height;
@@ -552,7 +601,10 @@ impl Preprocessor {
         let [p0, p1, p2] = planes;
         for (dy, ty) in plan.ys.iter().enumerate() {
             let (h0, h1) = self.rows.fetch(ty.i0 as usize, ty.i1 as usize, |y, dst| {
-                hpass_packed(plane.row(y, row_bytes), &plan.xc, bpp, offs, dst)
+                let row = plane.row(y, row_bytes);
+                if !plan.xg.as_ref().is_some_and(|t| t.run(row, dst)) {
+                    hpass_packed(row, &plan.xc, bpp, offs, dst)
+                }
             });
             let start = (g.top + dy) * spec.dst_width + g.left;
             let o = start..start + nw;
@@ -585,16 +637,28 @@ impl Preprocessor {
         let [pr, pg, pb] = rgb;
         for (dy, (ty, tc)) in plan.ys.iter().zip(&plan.cys).enumerate() {
             let (h0, h1) = self.rows.fetch(ty.i0 as usize, ty.i1 as usize, |y, dst| {
-                hpass_plane(yp.row(y, w), &plan.xs, &plan.xc, dst)
+                let row = yp.row(y, w);
+                if !plan.xg.as_ref().is_some_and(|t| t.run(row, dst)) {
+                    hpass_plane(row, &plan.xs, &plan.xc, dst)
+                }
             });
             let (c0, c1) = self
                 .chroma_rows
                 .fetch(tc.i0 as usize, tc.i1 as usize, |y, dst| {
-                    let (du, dv) = dst.split_at_mut(nw);
+                    let cxg = plan.cxg.as_ref();
                     if nv12 {
-                        hpass_uv(up.row(y, 2 * cw), &plan.cxs, &plan.cxc, du, dv);
+                        let row = up.row(y, 2 * cw);
+                        if !cxg.is_some_and(|t| t.run(row, dst)) {
+                            let (du, dv) = dst.split_at_mut(nw);
+                            hpass_uv(row, &plan.cxs, &plan.cxc, du, dv);
+                        }
                     } else {
-                        hpass_u_v(up.row(y, cw), vp.row(y, cw), &plan.cxs, &plan.cxc, du, dv);
+                        let (su, sv) = (up.row(y, cw), vp.row(y, cw));
+                        let (du, dv) = dst.split_at_mut(nw);
+                        let done = cxg.is_some_and(|t| t.run(su, du) && t.run(sv, dv));
+                        if !done {
+                            hpass_u_v(su, sv, &plan.cxs, &plan.cxc, du, dv);
+                        }
                     }
                 });
             let start = (g.top + dy) * spec.dst_width + g.left;
@@ -672,8 +736,10 @@ impl Cols {
 // the one source serves SSE2, AVX2 and NEON without per-ISA code or
 // `unsafe`, and the results are integer-exact by construction (no float
 // contraction is involved; Rust never fuses `a * b + c` on its own).
-// The gather stays scalar: NEON has no gather and AVX2's is slow on the
-// AMD and Intel cores we target.
+// The gather stays scalar here: NEON has no gather and AVX2's is slow on
+// the AMD and Intel cores we target. Where the CPU has byte permutes over a
+// wide window (AVX-512 VBMI, NEON `tbl`), `preprocess_gather.rs` replaces
+// these horizontal kernels (2.4x faster per frame on packed RGB).
 
 /// Output samples per block of the gather / blend loops.
 const BLOCK: usize = 64;
@@ -2059,6 +2125,121 @@ mod tests {
         }
     }
 
+    /// The byte-permute gathers (AVX-512 VBMI / NEON `tbl`) give exactly the
+    /// scalar references for packed rows (3 and 4 bytes, both channel
+    /// orders, every offset set a layout has), planes and NV12 chroma, over
+    /// random sizes, odd widths and rows with bytes after them; and the
+    /// tables exist for the 768 -> 416 geometry wherever the CPU has the
+    /// instructions (so that this test cannot pass by never running them).
+    #[test]
+    fn gather_tables_match_scalar() {
+        let mut sizes = vec![
+            (768, 416),
+            (640, 416),
+            (1280, 640),
+            (416, 416),
+            (130, 64),
+            (31, 17),
+        ];
+        let mut r = noise(60, 7).into_iter();
+        while let (Some(a), Some(b)) = (r.next(), r.next()) {
+            let sw = usize::from(a) * 5 + 13;
+            sizes.push((sw, sw * 2 / (2 + usize::from(b) % 4) + 1));
+        }
+        let kinds = [Kind::Vbmi, Kind::Avx2, Kind::Neon].into_iter();
+        for kind in kinds.filter(|k| k.supported()) {
+            let (mut built, mut ran) = (0, 0);
+            for &(sw, dw) in &sizes {
+                let src = noise(sw * 4 + 40, sw as u32 + 3);
+                let scale = cv_scale(sw, dw);
+                for (bpp, offs) in [
+                    (3, [0, 1, 2]),
+                    (3, [2, 1, 0]),
+                    (4, [0, 1, 2]),
+                    (4, [2, 1, 0]),
+                    (4, [1, 2, 3]),
+                    (4, [3, 2, 1]),
+                ] {
+                    let xs = axis_taps(sw, dw, scale, bpp, true);
+                    let Some(t) = GatherTable::with_kind(kind, &xs, &offs, sw * bpp) else {
+                        continue;
+                    };
+                    built += 1;
+                    for row in [&src[..sw * bpp], &src[..sw * bpp + 40]] {
+                        let mut fast = vec![0u16; 3 * dw];
+                        let mut slow = vec![0u16; 3 * dw];
+                        assert!(t.run(row, &mut fast));
+                        let r4 = [row, &[0u8; 4][..]].concat();
+                        // The scalar reference reads bytes at offsets < bpp
+                        // only; shifted offsets (x first) through a shifted row.
+                        let shift = offs.iter().min().copied().unwrap_or(0);
+                        let o = offs.map(|o| o - shift);
+                        hpass_packed_scalar(&r4[shift..], &xs, bpp, o, &mut slow);
+                        assert_eq!(fast, slow, "{kind:?} packed {sw}->{dw} bpp {bpp} {offs:?}");
+                        ran += 1;
+                    }
+                }
+                let xs = axis_taps(sw, dw, scale, 1, true);
+                if let Some(t) = GatherTable::with_kind(kind, &xs, &[0], sw) {
+                    built += 1;
+                    let (mut fast, mut slow) = (vec![0u16; dw], vec![0u16; dw]);
+                    assert!(t.run(&src[..sw], &mut fast));
+                    hpass_plane_scalar(&src[..sw], &xs, &mut slow);
+                    assert_eq!(fast, slow, "{kind:?} plane {sw}->{dw}");
+                    // Too short a row or output: refused, nothing written.
+                    assert!(!t.run(&src[..sw - 1], &mut fast));
+                    assert!(!t.run(&src[..sw], &mut fast[..dw - 1]));
+                    ran += 1;
+                }
+                let cxs = axis_taps(sw, dw, scale, 2, true);
+                if let Some(t) = GatherTable::with_kind(kind, &cxs, &[0, 1], 2 * sw) {
+                    built += 1;
+                    let (mut fast, mut su, mut sv) = (vec![0u16; 2 * dw], vec![0; dw], vec![0; dw]);
+                    assert!(t.run(&src[..2 * sw], &mut fast));
+                    hpass_uv_scalar(&src[..2 * sw], &cxs, &mut su, &mut sv);
+                    assert_eq!(fast, [su, sv].concat(), "{kind:?} uv {sw}->{dw}");
+                    ran += 1;
+                }
+            }
+            assert!(
+                built > 20 && ran > 20,
+                "{kind:?}: {built} tables, {ran} rows"
+            );
+        }
+        // Where the CPU has a kernel, the 768 -> 416 plans use it: the
+        // luma plane always (every kernel), packed RGB and chroma with the
+        // wide windows (VBMI, NEON).
+        let g = geom(768, 576, &LetterboxSpec::yolox(416, 416));
+        for layout in [
+            PixelLayout::Bgr,
+            PixelLayout::Rgbx,
+            PixelLayout::Nv12,
+            PixelLayout::I420,
+        ] {
+            let key = PlanKey {
+                width: 768,
+                height: 576,
+                layout,
+                dst_width: 416,
+                dst_height: 416,
+                placement: Placement::TopLeft,
+                channel_order: ChannelOrder::Bgr,
+            };
+            let plan = Plan::new(key, g);
+            let wide = Kind::Vbmi.supported() || Kind::Neon.supported();
+            let xg = plan.xg.as_ref().map(GatherTable::kind);
+            let cxg = plan.cxg.as_ref().map(GatherTable::kind);
+            if wide {
+                assert!(xg.is_some(), "{layout:?}");
+                assert_eq!(cxg.is_some(), layout.is_yuv(), "{layout:?}");
+            } else if Kind::Avx2.supported() && layout.is_yuv() {
+                assert_eq!(xg, Some(Kind::Avx2), "{layout:?}");
+            } else if !gather::cpu_supported() {
+                assert!(xg.is_none() && cxg.is_none());
+            }
+        }
+    }
+
     /// Straightforward per-sample letterbox (no row cache, no vector code),
     /// the reference the whole [`Preprocessor`] must equal bit for bit.
     fn reference_letterbox(frame: &FrameView, spec: &LetterboxSpec) -> Vec<f32> {
@@ -2272,104 +2453,159 @@ mod tests {
         println!(
             "per 416-px row: hpass_packed {hp} ns (baseline {hb}, scalar {hs}), vpass (1 channel) {vp} ns (baseline {vb}), hpass_plane {pl} ns (portable {plv}, scalar {pls})"
         );
+        let g3 = GatherTable::among(Kind::PREFERENCE, &xs3, &offs, sw * 3);
+        let g1 = GatherTable::among(Kind::PREFERENCE, &xs1, &[0], sw);
+        let gp = bench_ns(n, &mut || {
+            g3.as_ref().map(|t| t.run(bb(row), &mut h));
+        });
+        let gl = bench_ns(n, &mut || {
+            g1.as_ref().map(|t| t.run(bb(&src[..sw]), &mut h[..dw]));
+        });
+        let k = YuvToRgb::new(Default::default(), 1.0);
+        let mut tmp = Vec::new();
+        let (r, rest) = out.split_at_mut(dw);
+        let (gg, b) = rest.split_at_mut(dw);
+        let (y, c) = (&h[..dw], &h2[..dw]);
+        let yuv = bench_ns(n, &mut || {
+            yuv_rows_to_rgb(&k, [bb(y), y], &t, [c, c], [y, c], &t, &mut tmp, [r, gg, b])
+        });
+        println!(
+            "gathers (present: {}, {}): packed {gp} ns, plane {gl} ns; yuv_rows_to_rgb {yuv} ns",
+            g3.is_some(),
+            g1.is_some()
+        );
     }
 
+    /// The microbenchmark of issue 13: 768x576 -> 416x416 (YOLOX spec) per
+    /// format, the `Preprocessor` as dispatched on this CPU ("new") against
+    /// the portable kernels alone ("portable", i.e. without the
+    /// byte-permute gathers), timed alternately call by call; the minimum
+    /// and the median of `PREPROCESS_BENCH_CALLS` (default 300) single calls
+    /// each. Run with
+    /// `cargo test --release --lib -- --ignored --nocapture bench_preprocess`
+    /// (or, much faster to build, in `tools/preprocess-kernels`).
     #[test]
     #[ignore = "timing; run with --release -- --ignored --nocapture"]
     fn bench_preprocess() {
         let (w, h) = (768, 576);
-        let iters = 2000;
-        let bgr = noise(w * h * 3, 1);
+        let calls: usize = std::env::var("PREPROCESS_BENCH_CALLS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        let packed = noise(w * h * 4, 1);
         let yuv = noise(w * h * 3 / 2, 2);
+        let (y, chroma) = yuv.split_at(w * h);
+        let (u, v) = chroma.split_at(w * h / 4);
+        let packed_view = |layout: PixelLayout| {
+            let bpp = layout.packed().map_or(1, |(b, _)| b);
+            FrameView {
+                yuv: YuvConversion::default(),
+                layout,
+                width: w,
+                height: h,
+                planes: vec![Plane {
+                    data: &packed[..w * h * bpp],
+                    stride: w * bpp,
+                }],
+            }
+        };
+        let mut frames: Vec<(&str, FrameView)> = [
+            ("BGR", PixelLayout::Bgr),
+            ("RGB", PixelLayout::Rgb),
+            ("BGRx", PixelLayout::Bgrx),
+            ("RGBA", PixelLayout::Rgba),
+        ]
+        .into_iter()
+        .map(|(n, l)| (n, packed_view(l)))
+        .collect();
+        let yuv_view = |layout, planes| FrameView {
+            yuv: YuvConversion::default(),
+            layout,
+            width: w,
+            height: h,
+            planes,
+        };
+        let yp = Plane { data: y, stride: w };
+        frames.push((
+            "NV12",
+            yuv_view(
+                PixelLayout::Nv12,
+                vec![
+                    yp,
+                    Plane {
+                        data: chroma,
+                        stride: w,
+                    },
+                ],
+            ),
+        ));
+        frames.push((
+            "I420",
+            yuv_view(
+                PixelLayout::I420,
+                vec![
+                    yp,
+                    Plane {
+                        data: u,
+                        stride: w / 2,
+                    },
+                    Plane {
+                        data: v,
+                        stride: w / 2,
+                    },
+                ],
+            ),
+        ));
         let spec = LetterboxSpec::yolox(416, 416);
-        let mut out = vec![0f32; spec.tensor_len()];
-        let frames = [
-            (
-                "BGR",
-                FrameView {
-                    yuv: YuvConversion::default(),
-                    layout: PixelLayout::Bgr,
-                    width: w,
-                    height: h,
-                    planes: vec![Plane {
-                        data: &bgr,
-                        stride: w * 3,
-                    }],
-                },
-            ),
-            (
-                "BGRx",
-                FrameView {
-                    yuv: YuvConversion::default(),
-                    layout: PixelLayout::Bgrx,
-                    width: w / 2,
-                    height: h,
-                    planes: vec![Plane {
-                        data: &bgr,
-                        stride: w * 3 / 2 * 4 / 2,
-                    }],
-                },
-            ),
-            (
-                "I420",
-                FrameView {
-                    yuv: YuvConversion::default(),
-                    layout: PixelLayout::I420,
-                    width: w,
-                    height: h,
-                    planes: vec![
-                        Plane {
-                            data: &yuv[..w * h],
-                            stride: w,
-                        },
-                        Plane {
-                            data: &yuv[w * h..w * h * 5 / 4],
-                            stride: w / 2,
-                        },
-                        Plane {
-                            data: &yuv[w * h * 5 / 4..],
-                            stride: w / 2,
-                        },
-                    ],
-                },
-            ),
-            (
-                "NV12",
-                FrameView {
-                    yuv: YuvConversion::default(),
-                    layout: PixelLayout::Nv12,
-                    width: w,
-                    height: h,
-                    planes: vec![
-                        Plane {
-                            data: &yuv[..w * h],
-                            stride: w,
-                        },
-                        Plane {
-                            data: &yuv[w * h..],
-                            stride: w,
-                        },
-                    ],
-                },
-            ),
-        ];
+        let mut a = vec![0f32; spec.tensor_len()];
+        let (mut b, mut c) = (a.clone(), a.clone());
+        let stats = |mut t: Vec<u128>| {
+            t.sort_unstable();
+            (t[0] as f64 / 1e3, t[t.len() / 2] as f64 / 1e3)
+        };
+        println!("768x576 -> 416x416 yolox, {calls} alternating single calls, min / median (us)");
         for (name, frame) in &frames {
-            for (sname, spec) in [
-                ("yolox", LetterboxSpec::yolox(416, 416)),
-                ("ultralytics", LetterboxSpec::ultralytics(416, 416)),
-            ] {
-                let mut pre = Preprocessor::new();
-                let ns = bench_ns(iters, &mut || {
-                    pre.run(frame, &spec, &mut out).expect("preprocess");
-                });
-                let ns_cold = bench_ns(iters / 4, &mut || {
-                    letterbox_into(frame, &spec, &mut out).expect("preprocess");
-                });
+            let mut new = Preprocessor::new();
+            let mut old = Preprocessor {
+                kinds: Some(&[]),
+                ..Preprocessor::new()
+            };
+            let mut avx2 = Preprocessor {
+                kinds: Some(&[Kind::Avx2]),
+                ..Preprocessor::new()
+            };
+            let (mut tn, mut to, mut ta) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..calls {
+                let t = std::time::Instant::now();
+                new.run(frame, &spec, &mut a).expect("preprocess");
+                tn.push(t.elapsed().as_nanos());
+                let t = std::time::Instant::now();
+                old.run(frame, &spec, &mut b).expect("preprocess");
+                to.push(t.elapsed().as_nanos());
+                if Kind::Avx2.supported() {
+                    let t = std::time::Instant::now();
+                    avx2.run(frame, &spec, &mut c).expect("preprocess");
+                    ta.push(t.elapsed().as_nanos());
+                }
+            }
+            assert_eq!(a, b, "{name}");
+            if !ta.is_empty() {
+                assert_eq!(a, c, "{name}");
+                let (amin, amed) = stats(ta);
                 println!(
-                    "{name} {}x{} -> 416x416 {sname}: {ns} ns/frame (Preprocessor), {ns_cold} ns/frame (letterbox_into)",
-                    frame.width, frame.height
+                    "{name:5} AVX2 gathers only (no VBMI) {amin:7.1} / {amed:7.1}   /portable (min) {:.2}",
+                    amin / stats(to.clone()).0
                 );
             }
+            let gather = new.plan.as_ref().map(|p| {
+                let kind = |t: &Option<GatherTable>| t.as_ref().map(GatherTable::kind);
+                (kind(&p.xg), kind(&p.cxg))
+            });
+            let ((nmin, nmed), (omin, omed)) = (stats(tn), stats(to));
+            println!(
+                "{name:5} new {nmin:7.1} / {nmed:7.1}   portable {omin:7.1} / {omed:7.1}   new/portable (min) {:.2}   gathers: {gather:?}",
+                nmin / omin
+            );
         }
     }
 }
