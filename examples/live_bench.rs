@@ -7,6 +7,11 @@
 //! # (b) four live 640x480 15 fps sources, YOLOX-nano threads=2, one process per variant
 //! cargo run --release --example live_bench -- multi shared 30
 //! cargo run --release --example live_bench -- multi separate 30
+//! # (c) batching on the shared instance (docs/benchmarks.md, "Batching")
+//! python3 tools/make_batch_model.py ../shared/models/yolox_nano.onnx \
+//!     target/test_models/yolox_nano_batch.onnx --check 4
+//! cargo run --release --example live_bench -- multi shared 30 batch-size=4 batch-timeout=0
+//! cargo run --release --example live_bench -- batch-model 4 5 3
 //! ```
 //!
 //! (a) prints, per mode: video out rate against the source's, inferred/s
@@ -79,19 +84,9 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[(((p / 100.0) * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]
 }
 
-fn single(mode: &str, model: &str, seconds: u64) {
-    let pipeline = gst::parse::launch(&format!(
-        "videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=1280,height=720,framerate=30/1 ! \
-         edgedetect name=det mode={mode} threads=1 model={model} ! edgetrack ! fakesink name=sink sync=true"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap();
-    let det = pipeline.by_name("det").unwrap();
-    let log = Arc::new(Mutex::new(SinkLog::default()));
-    let l = log.clone();
-    let start = Instant::now();
+/// Records, at `sink`, each frame's arrival minus its running time (ms) and
+/// whether it was inferred.
+fn add_latency_probe(sink: &gst::Element, l: Arc<Mutex<SinkLog>>, start: Instant) {
     let sink_weak = sink.downgrade();
     sink.static_pad("sink")
         .unwrap()
@@ -123,6 +118,21 @@ fn single(mode: &str, model: &str, seconds: u64) {
             }
             gst::PadProbeReturn::Ok
         });
+}
+
+fn single(mode: &str, model: &str, seconds: u64) {
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=1280,height=720,framerate=30/1 ! \
+         edgedetect name=det mode={mode} threads=1 model={model} ! edgetrack ! fakesink name=sink sync=true"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap();
+    let det = pipeline.by_name("det").unwrap();
+    let log = Arc::new(Mutex::new(SinkLog::default()));
+    let start = Instant::now();
+    add_latency_probe(&sink, log.clone(), start);
     pipeline.set_state(gst::State::Playing).unwrap();
     let bus = pipeline.bus().unwrap();
     // Skip the first 2 s (start-up, first latency reconfiguration).
@@ -181,23 +191,46 @@ fn single(mode: &str, model: &str, seconds: u64) {
     );
 }
 
-fn multi(variant: &str, model: &str, labels: &str, seconds: u64) {
+/// Options of `multi`: `batch-size=N`, `batch-timeout=MS`, `model=PATH`.
+struct MultiOpts {
+    batch_size: u32,
+    batch_timeout: u32,
+    model: String,
+}
+
+fn multi(variant: &str, labels: &str, seconds: u64, o: &MultiOpts) {
     let mut desc = String::new();
     for i in 0..4 {
         let id = if variant == "shared" {
-            "model-instance-id=bench".to_string()
+            format!(
+                "model-instance-id=bench batch-size={} batch-timeout={}",
+                o.batch_size, o.batch_timeout
+            )
         } else {
             String::new()
         };
         desc += &format!(
             " videotestsrc is-live=true pattern=ball ! video/x-raw,format=RGB,width=640,height=480,framerate=15/1 ! \
-             edgedetect name=det{i} mode=live threads=2 model={model} labels={labels} {id} ! fakesink sync=true"
+             edgedetect name=det{i} mode=live threads=2 model={} labels={labels} {id} ! fakesink name=sink{i} sync=true",
+            o.model
         );
     }
     let pipeline = gst::parse::launch(&desc)
         .unwrap()
         .downcast::<gst::Pipeline>()
         .unwrap();
+    let start = Instant::now();
+    let logs: Vec<Arc<Mutex<SinkLog>>> = (0..4)
+        .map(|i| {
+            let log = Arc::new(Mutex::new(SinkLog::default()));
+            add_latency_probe(
+                &pipeline.by_name(&format!("sink{i}")).unwrap(),
+                log.clone(),
+                start,
+            );
+            log
+        })
+        .collect();
     pipeline.set_state(gst::State::Playing).unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let dets: Vec<gst::Element> = (0..4)
@@ -207,31 +240,118 @@ fn multi(variant: &str, model: &str, labels: &str, seconds: u64) {
         .iter()
         .map(|d| d.property::<u64>("frames-inferred"))
         .collect();
+    let lat0: Vec<usize> = logs.iter().map(|l| l.lock().unwrap().lat.len()).collect();
     let t0 = Instant::now();
-    std::thread::sleep(Duration::from_secs(seconds));
+    let bus = pipeline.bus().unwrap();
+    let end = t0 + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        if let Some(m) = bus.timed_pop_filtered(
+            gst::ClockTime::from_mseconds(200),
+            &[gst::MessageType::Error],
+        ) {
+            panic!("{m:?}");
+        }
+    }
     let after: Vec<u64> = dets
         .iter()
         .map(|d| d.property::<u64>("frames-inferred"))
         .collect();
     let dt = t0.elapsed().as_secs_f64();
+    let mut lat: Vec<f64> = logs
+        .iter()
+        .zip(&lat0)
+        .flat_map(|(l, &n0)| {
+            l.lock().unwrap().lat[n0..]
+                .iter()
+                .map(|x| x.1)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let fps = lat.len() as f64 / dt;
+    let mut q = gst::query::Latency::new();
+    pipeline.query(&mut q);
+    let reported = q.result().1.nseconds() as f64 / 1e6;
     let per: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
     let total = per.iter().sum::<u64>() as f64 / dt;
     let (min, max) = (
         per.iter().min().copied().unwrap_or(0),
         per.iter().max().copied().unwrap_or(0),
     );
-    let wait = dets[0]
-        .property::<Option<gst::Structure>>("instance-stats")
-        .and_then(|s| s.get::<f64>("mean-queue-wait-ms").ok())
-        .unwrap_or(0.0);
+    let st = dets[0].property::<Option<gst::Structure>>("instance-stats");
+    let get = |k: &str| {
+        st.as_ref()
+            .and_then(|s| s.get::<f64>(k).ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (wait, mean_batch) = (get("mean-queue-wait-ms"), get("mean-batch-size"));
     pipeline.set_state(gst::State::Null).unwrap();
+    let label = if variant == "shared" {
+        format!("shared b{} t{}", o.batch_size, o.batch_timeout)
+    } else {
+        variant.to_string()
+    };
     println!(
-        "{variant:8} {dt:.0}s: peak RSS {:.0} MiB; inferences {total:.2}/s total; per stream {per:?}; \
-         fairness least/most {:.2}; instance mean queue wait {wait:.1} ms (det0's instance); load {}",
+        "{label:16} {dt:.0}s: peak RSS {:.0} MiB; inferences {total:.2}/s total; per stream {per:?}; \
+         fairness least/most {:.2}; video out {fps:.1} fps (4 x 15); sink latency p50 {:.1} p99 {:.1} ms \
+         (reported {reported:.1}); det0's instance: mean batch {mean_batch:.2}, mean queue wait {wait:.1} ms; load {}",
         peak_rss_mib(),
         min as f64 / max.max(1) as f64,
+        pct(&mut lat.clone(), 50.0),
+        pct(&mut lat, 99.0),
         loadavg()
     );
+}
+
+/// The model alone, one session: `n` frames in one call against `n` calls
+/// of one frame, alternating, `rounds` rounds of `seconds` each.
+fn batch_model(model: &str, threads: usize, n: usize, rounds: u32, seconds: f64) {
+    let mut d = Detector::load(&DetectorConfig {
+        model: model.into(),
+        threads,
+        provider: Provider::Cpu,
+        family: None,
+    })
+    .expect("load the model");
+    d.run_model_batch(1).unwrap();
+    d.run_model_batch(n).unwrap();
+    let mut rate = |b: usize| {
+        let t0 = Instant::now();
+        let mut frames = 0usize;
+        while t0.elapsed().as_secs_f64() < seconds {
+            d.run_model_batch(b).unwrap();
+            frames += b;
+        }
+        frames as f64 / t0.elapsed().as_secs_f64()
+    };
+    let (mut r1, mut rn) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        r1.push(rate(1));
+        rn.push(rate(n));
+    }
+    let ratios: Vec<String> = rn
+        .iter()
+        .zip(&r1)
+        .map(|(b, s)| format!("{:.3}", b / s))
+        .collect();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    println!(
+        "model alone threads={threads}: batch 1 {:.2} frames/s, batch {n} {:.2} frames/s (means of {rounds}); \
+         batch {n} / batch 1 per round {ratios:?}; load {}",
+        mean(&r1),
+        mean(&rn),
+        loadavg()
+    );
+}
+
+fn batch_model_path() -> String {
+    let p = repo().join("target/test_models/yolox_nano_batch.onnx");
+    assert!(
+        p.exists(),
+        "{} is missing: python3 tools/make_batch_model.py ../shared/models/yolox_nano.onnx {} --check 4",
+        p.display(),
+        p.display()
+    );
+    p.to_str().unwrap().to_string()
 }
 
 fn main() {
@@ -259,13 +379,44 @@ fn main() {
             let variant = args.get(2).cloned().unwrap_or_else(|| "shared".into());
             let seconds = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(30);
             let shared = repo().join("../shared/models");
+            let mut o = MultiOpts {
+                batch_size: 1,
+                batch_timeout: 0,
+                model: String::new(),
+            };
+            for a in &args[4.min(args.len())..] {
+                match a.split_once('=') {
+                    Some(("batch-size", v)) => o.batch_size = v.parse().expect("batch-size=N"),
+                    Some(("batch-timeout", v)) => {
+                        o.batch_timeout = v.parse().expect("batch-timeout=MS")
+                    }
+                    Some(("model", v)) => o.model = v.to_string(),
+                    _ => panic!("unknown option {a}: batch-size=N batch-timeout=MS model=PATH"),
+                }
+            }
+            if o.model.is_empty() {
+                o.model = if o.batch_size > 1 {
+                    batch_model_path()
+                } else {
+                    shared.join("yolox_nano.onnx").to_str().unwrap().to_string()
+                };
+            }
             multi(
                 &variant,
-                shared.join("yolox_nano.onnx").to_str().unwrap(),
                 shared.join("coco.names").to_str().unwrap(),
                 seconds,
+                &o,
             );
         }
-        _ => eprintln!("usage: live_bench single [SECONDS] | multi shared|separate [SECONDS]"),
+        Some("batch-model") => {
+            let n = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4);
+            let rounds = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
+            let seconds = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+            batch_model(&batch_model_path(), 2, n, rounds, seconds);
+        }
+        _ => eprintln!(
+            "usage: live_bench single [SECONDS] | multi shared|separate [SECONDS] [batch-size=N] \
+             [batch-timeout=MS] [model=PATH] | batch-model [N] [ROUNDS] [SECONDS]"
+        ),
     }
 }

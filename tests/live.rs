@@ -498,3 +498,266 @@ fn batched_inference_matches_single_calls_per_frame() {
     let e = one.infer_batch(&tensors[..2], &[&post; 2]).unwrap_err();
     assert!(e.contains("exactly 1 frames, not 2"), "{e}");
 }
+
+/// 160x120 RGB frame on grey with the colour-blob model's squares (class,
+/// x, y, side): 0 red, 1 green, 2 blue.
+fn blob_frame(i: u64, squares: &[(usize, usize, usize, usize)]) -> gst::Buffer {
+    let (w, h) = (160usize, 120usize);
+    let mut px = vec![128u8; w * h * 3];
+    for &(c, x0, y0, side) in squares {
+        for y in y0..y0 + side {
+            for x in x0..x0 + side {
+                let p = &mut px[(y * w + x) * 3..(y * w + x) * 3 + 3];
+                p.copy_from_slice(&[0, 0, 0]);
+                p[c] = 255;
+            }
+        }
+    }
+    let mut b = gst::Buffer::from_mut_slice(px);
+    b.get_mut()
+        .unwrap()
+        .set_pts(gst::ClockTime::from_mseconds(33 * i));
+    b
+}
+
+const BLOB_SCENES: [&[(usize, usize, usize, usize)]; 4] = [
+    &[(0, 20, 30, 40)],
+    &[(1, 90, 50, 36)],
+    &[(2, 10, 10, 44)],
+    &[(0, 100, 20, 40), (2, 20, 60, 40)],
+];
+
+fn blob_harness(props: &[(&str, &str)]) -> gst_check::Harness {
+    let el = gst::ElementFactory::make("edgedetect").build().unwrap();
+    el.set_property_from_str(
+        "model",
+        test_model("yolov8_blobs_batch.onnx").to_str().unwrap(),
+    );
+    el.set_property_from_str("threads", "1");
+    for (k, v) in props {
+        el.set_property_from_str(k, v);
+    }
+    let mut h = gst_check::Harness::with_element(&el, Some("sink"), Some("src"));
+    h.set_src_caps_str("video/x-raw,format=RGB,width=160,height=120,framerate=30/1");
+    h
+}
+
+/// The objects on a buffer: (label, x, y, w, h), sorted.
+fn objects(b: &gst::BufferRef) -> Vec<(String, u32, u32, u32, u32)> {
+    let mut v: Vec<_> = b
+        .iter_meta::<gst_video::VideoRegionOfInterestMeta>()
+        .map(|m| {
+            let (x, y, w, h) = m.rect();
+            (m.roi_type().to_string(), x, y, w, h)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn instance_stats(h: &gst_check::Harness) -> gst::Structure {
+    h.element()
+        .unwrap()
+        .property::<Option<gst::Structure>>("instance-stats")
+        .expect("instance-stats while started")
+}
+
+/// Element-level batching: four streams under one id with batch-size=4 (and
+/// a long batch-timeout, so that the batch waits for all four) run in one
+/// model call, and each stream gets the detections sync mode finds on its
+/// own frame; those are the squares drawn (two frames checked by hand).
+#[test]
+fn batched_streams_get_their_own_detections() {
+    init();
+    let model = test_model("yolov8_blobs_batch.onnx");
+    assert!(model.exists(), "{} missing", model.display());
+    let id = "live-test-batch4";
+    let mut streams: Vec<_> = (0..4)
+        .map(|_| {
+            blob_harness(&[
+                ("mode", "live"),
+                ("model-instance-id", id),
+                ("batch-size", "4"),
+                ("batch-timeout", "10000"),
+            ])
+        })
+        .collect();
+    for (k, h) in streams.iter_mut().enumerate() {
+        h.push(blob_frame(k as u64, BLOB_SCENES[k])).unwrap();
+    }
+    let got: Vec<_> = streams
+        .iter_mut()
+        .map(|h| {
+            let b = h.pull().expect("the stream's frame");
+            assert_eq!(gstedgeai::meta::frame_info(&b).inferred, Some(true));
+            objects(&b)
+        })
+        .collect();
+    // One call for the four frames.
+    let mut st = instance_stats(&streams[0]);
+    for _ in 0..100 {
+        if st.get::<u64>("inferences").unwrap() == 4 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        st = instance_stats(&streams[0]);
+    }
+    assert_eq!(st.get::<u64>("inferences").unwrap(), 4, "{st}");
+    assert_eq!(st.get::<u64>("batches").unwrap(), 1, "{st}");
+    assert_eq!(st.get::<f64>("mean-batch-size").unwrap(), 4.0);
+
+    // The same frames one by one in sync mode, without the instance.
+    let mut sync = blob_harness(&[("mode", "sync")]);
+    for (k, g) in got.iter().enumerate() {
+        sync.push(blob_frame(k as u64, BLOB_SCENES[k])).unwrap();
+        let b = sync.pull().unwrap();
+        let want = objects(&b);
+        assert_eq!(g.len(), want.len(), "stream {k}: {g:?} vs {want:?}");
+        for (x, y) in g.iter().zip(&want) {
+            assert_eq!(x.0, y.0, "stream {k}");
+            for (p, q) in [(x.1, y.1), (x.2, y.2), (x.3, y.3), (x.4, y.4)] {
+                assert!(p.abs_diff(q) <= 1, "stream {k}: {g:?} vs {want:?}");
+            }
+        }
+    }
+    // Ground truth: each square drawn is found where it was drawn.
+    for (k, squares) in BLOB_SCENES.iter().enumerate() {
+        for &(c, x0, y0, side) in squares.iter() {
+            let label = ["red", "green", "blue"][c];
+            let truth = [x0 as f64, y0 as f64, (x0 + side) as f64, (y0 + side) as f64];
+            let best = got[k]
+                .iter()
+                .filter(|o| o.0 == label)
+                .map(|o| {
+                    let (x, y, w, h) = (o.1 as f64, o.2 as f64, o.3 as f64, o.4 as f64);
+                    iou(&truth, &[x, y, x + w, y + h])
+                })
+                .fold(0.0, f64::max);
+            // The hand-set network is coarse (cells of 8 px).
+            assert!(
+                best > 0.6,
+                "stream {k}: {label} square at IoU {best}: {:?}",
+                got[k]
+            );
+        }
+    }
+}
+
+/// One stream pushing, another registered under the id sending nothing: the
+/// batch goes out partial when batch-timeout expires, the frame is not
+/// stuck. EOS right behind the frame in the gathering batch waits for it;
+/// a flush while a frame waits in a batch drops it, and frames flow again.
+#[test]
+fn batch_timeout_partial_batch_eos_and_flush() {
+    init();
+    let id = "live-test-batch-timeout";
+    let props = [
+        ("mode", "live"),
+        ("model-instance-id", id),
+        ("batch-size", "2"),
+        ("batch-timeout", "300"),
+    ];
+    let mut a = blob_harness(&props);
+    let idle = blob_harness(&props);
+    let seen = watch(&a.element().unwrap().static_pad("src").unwrap());
+    let t0 = std::time::Instant::now();
+    a.push(blob_frame(0, BLOB_SCENES[0])).unwrap();
+    assert!(a.push_event(gst::event::Eos::new()));
+    let b = a.pull().expect("frame 0 after the timeout");
+    // It waited for the other stream (the timeout is 300 ms), then went alone.
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    assert_eq!(gstedgeai::meta::frame_info(&b).inferred, Some(true));
+    assert!(!objects(&b).is_empty());
+    loop {
+        let ev = a.pull_event().expect("EOS after frame 0");
+        if ev.type_() == gst::EventType::Eos {
+            break;
+        }
+    }
+    assert_eq!(seen.lock().unwrap().eos_after, Some(1));
+    let st = instance_stats(&idle);
+    assert_eq!(st.get::<u32>("streams").unwrap(), 2);
+    assert_eq!(st.get::<u64>("batches").unwrap(), 1, "{st}");
+
+    // Flush while frame 1 waits in a batch being gathered: it never comes out.
+    assert!(a.push_event(gst::event::FlushStart::new()));
+    assert!(a.push_event(gst::event::FlushStop::new(true)));
+    a.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    seen.lock().unwrap().frames.clear();
+    a.push(blob_frame(1, BLOB_SCENES[1])).unwrap();
+    assert!(a.push_event(gst::event::FlushStart::new()));
+    assert!(a.push_event(gst::event::FlushStop::new(true)));
+    a.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    a.push(blob_frame(10, BLOB_SCENES[2])).unwrap();
+    a.push(blob_frame(11, BLOB_SCENES[3])).unwrap();
+    assert!(a.push_event(gst::event::Eos::new()));
+    let f10 = a.pull().expect("frame 10");
+    let f11 = a.pull().expect("frame 11");
+    assert_eq!(f10.pts(), Some(gst::ClockTime::from_mseconds(330)));
+    assert_eq!(f11.pts(), Some(gst::ClockTime::from_mseconds(363)));
+    let inferred = [&f10, &f11].map(|x| gstedgeai::meta::frame_info(x).inferred);
+    assert!(inferred.contains(&Some(true)), "{inferred:?}");
+    let s = seen.lock().unwrap();
+    let pts: Vec<u64> = s.frames.iter().map(|f| f.0.mseconds()).collect();
+    assert_eq!(pts, [330, 363], "frame 1 was flushed");
+}
+
+/// batch-size errors: elements under one id asking for other batch settings
+/// fail naming the holder and its value; a model with a fixed batch of 1
+/// cannot take batch-size=2.
+#[test]
+fn batch_size_mismatch_and_model_errors() {
+    init();
+    let id = "live-test-batch-mismatch";
+    let _a = blob_harness(&[
+        ("mode", "live"),
+        ("model-instance-id", id),
+        ("batch-size", "2"),
+        ("name", "det-batch2"),
+    ]);
+    let start_error = |props: &[(&str, &str)]| -> String {
+        let pipeline = gst::Pipeline::new();
+        let el = gst::ElementFactory::make("edgedetect")
+            .name("det-other")
+            .build()
+            .unwrap();
+        el.set_property_from_str("threads", "1");
+        for (k, v) in props {
+            el.set_property_from_str(k, v);
+        }
+        let src = gst::ElementFactory::make("fakesrc").build().unwrap();
+        let sink = gst::ElementFactory::make("fakesink").build().unwrap();
+        pipeline.add_many([&src, &el, &sink]).unwrap();
+        assert!(pipeline.set_state(gst::State::Paused).is_err());
+        let msg = pipeline
+            .bus()
+            .unwrap()
+            .timed_pop_filtered(gst::ClockTime::from_seconds(5), &[gst::MessageType::Error])
+            .expect("an error message");
+        pipeline.set_state(gst::State::Null).unwrap();
+        let gst::MessageView::Error(e) = msg.view() else {
+            unreachable!()
+        };
+        e.error().to_string()
+    };
+    let model = test_model("yolov8_blobs_batch.onnx");
+    let text = start_error(&[
+        ("model", model.to_str().unwrap()),
+        ("model-instance-id", id),
+        ("batch-size", "4"),
+    ]);
+    assert!(
+        text.contains("det-batch2") && text.contains("batch-size=2") && text.contains("det-other"),
+        "{text}"
+    );
+    let fixed = test_model("yolov8_blobs.onnx");
+    let text = start_error(&[("model", fixed.to_str().unwrap()), ("batch-size", "2")]);
+    assert!(
+        text.contains("det-other") && text.contains("batch-size=2") && text.contains("exactly 1"),
+        "{text}"
+    );
+}

@@ -13,7 +13,9 @@ use super::{Mode, ModelFormat, Provider};
 use crate::inference::ModelFamily;
 use crate::inference::labels::{self, class_id, read_labels};
 use crate::meta;
-use crate::runtime::instance::{AcquireError, MODELS, ModelInstance, Shared};
+use crate::runtime::instance::{
+    AcquireError, Batch, Batching, Frame, Job, MODELS, ModelInstance, Shared,
+};
 use crate::runtime::{self, Detector, DetectorConfig, Input, InputPrep, LoadError, PostParams};
 use crate::scheduler::{Decision, Item, LatencyEstimator, LivePolicy, ReleaseQueue, Timing};
 
@@ -30,6 +32,12 @@ const DEFAULT_IOU_THRESHOLD: f64 = 0.45;
 const DEFAULT_MAX_DETECTIONS: u32 = 300;
 const DEFAULT_INTERVAL: u32 = 1;
 const DEFAULT_THREADS: u32 = 0;
+const DEFAULT_BATCH_SIZE: u32 = 1;
+const MAX_BATCH_SIZE: u32 = 64;
+/// Never wait for more frames: a batch takes what is waiting when the model
+/// is free (batches fill by themselves when the model is behind).
+const DEFAULT_BATCH_TIMEOUT_MS: u32 = 0;
+const MAX_BATCH_TIMEOUT_MS: u32 = 10_000;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -48,6 +56,8 @@ struct Settings {
     meta_output: meta::MetaOutput,
     mode: Mode,
     model_instance_id: String,
+    batch_size: u32,
+    batch_timeout_ms: u32,
 }
 
 impl Default for Settings {
@@ -68,6 +78,8 @@ impl Default for Settings {
             meta_output: meta::MetaOutput::default(),
             mode: Mode::Auto,
             model_instance_id: String::new(),
+            batch_size: DEFAULT_BATCH_SIZE,
+            batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
         }
     }
 }
@@ -83,6 +95,7 @@ struct State {
     instance: Arc<ModelInstance>,
     /// This element's stream on the instance (unique in the process).
     stream: u64,
+    family: ModelFamily,
     labels: Arc<Vec<String>>,
     info: Option<gst_video::VideoInfo>,
     frames_seen: u64,
@@ -255,6 +268,7 @@ struct Prepared {
     instance: Arc<ModelInstance>,
     prep: Arc<Mutex<InputPrep>>,
     stream: u64,
+    family: ModelFamily,
     labels: Arc<Vec<String>>,
     info: gst_video::VideoInfo,
     post: PostParams,
@@ -303,6 +317,7 @@ impl EdgeDetect {
                     instance: state.instance.clone(),
                     prep: state.prep.clone(),
                     stream: state.stream,
+                    family: state.family,
                     labels: state.labels.clone(),
                     info,
                     post,
@@ -465,18 +480,15 @@ impl EdgeDetect {
     }
 
     /// The model's job for frame `seq`: inference on the pre-processed
-    /// input, decoding, NMS, then the outcome handed back.
-    fn job(
-        &self,
-        p: &Prepared,
-        input: Input,
-        seq: u64,
-        epoch: u64,
-    ) -> Box<dyn FnOnce(&mut Detector) + Send> {
+    /// input (alone or in a batch with other streams' frames), then, on the
+    /// worker with the model free, decoding, NMS and the outcome handed back.
+    fn job(&self, p: &Prepared, input: Input, seq: u64, epoch: u64) -> Job<Detector> {
         let labels = p.labels.clone();
+        let family = p.family;
         let (width, height) = (p.info.width(), p.info.height());
         let post = p.post.clone();
         let element = self.obj().downgrade();
+        let element_done = element.clone();
         // The frame arrived before it was pre-processed.
         let now = Instant::now();
         let arrival = now
@@ -484,33 +496,42 @@ impl EdgeDetect {
                 input.preprocess_ms.max(0.0) / 1000.0,
             ))
             .unwrap_or(now);
-        Box::new(move |detector: &mut Detector| {
-            let Some(element) = element.upgrade() else {
-                return;
-            };
-            let imp = element.imp();
-            let t0 = Instant::now();
-            if !imp.job_started(seq, epoch, t0) {
-                return;
-            }
-            let detected = detector
-                .infer_batch(&[input.tensor.as_slice()], &[&post])
-                .map(|mut c| {
-                    let candidates = c.pop().unwrap_or_default();
+        let letterbox = input.letterbox;
+        let (frame_width, frame_height) = (input.frame_width, input.frame_height);
+        let preprocess_ms = input.preprocess_ms;
+        Job {
+            input: Frame {
+                input,
+                post: post.clone(),
+            },
+            start: Box::new(move |now| {
+                element
+                    .upgrade()
+                    .is_some_and(|e| e.imp().job_started(seq, epoch, now))
+            }),
+            done: Box::new(move |candidates, batch: Batch| {
+                let Some(element) = element_done.upgrade() else {
+                    return;
+                };
+                let t0 = Instant::now();
+                let detected = candidates.map(|candidates| {
                     let dets = runtime::finish(
-                        detector.family(),
+                        family,
                         candidates,
-                        &input.letterbox,
-                        input.frame_width,
-                        input.frame_height,
+                        &letterbox,
+                        frame_width,
+                        frame_height,
                         &post,
                     );
-                    let infer_ms = t0.elapsed().as_secs_f64() * 1000.0;
-                    (to_objects(&dets, &labels), infer_ms + input.preprocess_ms)
+                    to_objects(&dets, &labels)
                 });
-            let infer_ms = t0.elapsed().as_secs_f64() * 1000.0;
-            imp.job_done(seq, epoch, (detected, width, height), arrival, infer_ms);
-        })
+                let infer_ms = batch.infer_ms + t0.elapsed().as_secs_f64() * 1000.0;
+                let detected = detected.map(|objects| (objects, infer_ms + preprocess_ms));
+                element
+                    .imp()
+                    .job_done(seq, epoch, (detected, width, height), arrival, infer_ms);
+            }),
+        }
     }
 
     /// The model took frame `seq`; false when it belongs to a flushed epoch.
@@ -836,6 +857,10 @@ impl EdgeDetect {
             family: family_of(settings.model_format),
         };
         let name = self.obj().name().to_string();
+        let batching = Batching {
+            size: settings.batch_size.max(1) as usize,
+            timeout: std::time::Duration::from_millis(u64::from(settings.batch_timeout_ms)),
+        };
         let load = || -> Result<ModelInstance, gst::ErrorMessage> {
             let detector = Detector::load(&cfg).map_err(|e| match e {
                 LoadError::Runtime(m) => gst::error_msg!(gst::LibraryError::Init, ("{}", m)),
@@ -844,7 +869,7 @@ impl EdgeDetect {
                 }
                 other => gst::error_msg!(gst::LibraryError::Settings, ("{}", other)),
             })?;
-            Shared::new(detector, &name).map_err(|e| {
+            Shared::new(detector, &name, batching).map_err(|e| {
                 gst::error_msg!(
                     gst::CoreError::Thread,
                     ("cannot start the model thread: {}", e)
@@ -852,8 +877,13 @@ impl EdgeDetect {
             })
         };
         let key = format!(
-            "model={} threads={} provider={:?} model-format={:?}",
-            settings.model, settings.threads, settings.provider, settings.model_format
+            "model={} threads={} provider={:?} model-format={:?} batch-size={} batch-timeout={}",
+            settings.model,
+            settings.threads,
+            settings.provider,
+            settings.model_format,
+            settings.batch_size,
+            settings.batch_timeout_ms
         );
         let instance = if settings.model_instance_id.is_empty() {
             Arc::new(load()?)
@@ -870,7 +900,8 @@ impl EdgeDetect {
                         gst::LibraryError::Settings,
                         (
                             "model-instance-id `{}` is held by {} with {}; {} asks for {}: \
-                          use the same model, threads, provider and model-format, or another id",
+                          use the same model, threads, provider, model-format, batch-size and \
+                          batch-timeout, or another id",
                             id,
                             holder,
                             held,
@@ -880,6 +911,49 @@ impl EdgeDetect {
                     ),
                 })?
         };
+        // The batch size the model can do: any with a dynamic batch
+        // dimension; N or 1 (each call padded to N) with a fixed one.
+        let (model_batch, family) = instance.with_model(|d| (d.batch(), d.family()));
+        match model_batch {
+            Some(n) if settings.batch_size as usize != n && settings.batch_size != 1 => {
+                let holder = if settings.model_instance_id.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (model-instance-id `{}`, shared with that setting)",
+                        settings.model_instance_id
+                    )
+                };
+                return Err(gst::error_msg!(
+                    gst::LibraryError::Settings,
+                    (
+                        "{} has batch-size={}{} but model {} takes batches of exactly {} frame(s): \
+                         set batch-size={} (or 1), or give the model a dynamic batch dimension \
+                         (tools/make_batch_model.py)",
+                        name,
+                        settings.batch_size,
+                        holder,
+                        settings.model,
+                        n,
+                        n
+                    )
+                ));
+            }
+            Some(n) if n > 1 && settings.batch_size == 1 => gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Settings,
+                (
+                    "model {} takes batches of exactly {} frames: each call runs {} frames, \
+                     padded; set batch-size={} with model-instance-id to fill them with other \
+                     streams' frames",
+                    settings.model,
+                    n,
+                    n,
+                    n
+                )
+            ),
+            _ => (),
+        }
         let (model_labels, num_classes) = instance.with_model(|detector| {
             let (rt_path, rt_version) = detector.runtime();
             gst::info!(
@@ -928,17 +1002,25 @@ impl EdgeDetect {
         // Live mode (possibly): measure the model once so that the first
         // latency answer is not a guess.
         let mut estimator = LatencyEstimator::default();
+        // With batching, a frame may wait batch-timeout for a batch and
+        // then a whole batch's call.
         if settings.mode != Mode::Sync {
+            let frames = batching.size;
             let t = instance.with_model(|d| {
-                let _ = d.run_model_only();
+                let _ = d.run_model_batch(frames);
                 let t0 = Instant::now();
-                d.run_model_only()
+                d.run_model_batch(frames)
                     .ok()
                     .map(|_| t0.elapsed().as_secs_f64() * 1000.0)
             });
             if let Some(ms) = t {
-                gst::debug!(CAT, imp = self, "warm-up inference {ms:.1} ms");
-                estimator.record(ms);
+                let wait_ms = batching.timeout.as_secs_f64() * 1000.0;
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "warm-up inference {ms:.1} ms for {frames} frame(s), batch-timeout {wait_ms} ms"
+                );
+                estimator.record(ms + if frames > 1 { wait_ms } else { 0.0 });
             }
         }
         let stream = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
@@ -948,6 +1030,7 @@ impl EdgeDetect {
             prep,
             instance,
             stream,
+            family,
             labels: Arc::new(labels),
             info: None,
             frames_seen: 0,
@@ -1138,7 +1221,27 @@ impl ObjectImpl for EdgeDetect {
                     .build(),
                 glib::ParamSpecString::builder("model-instance-id")
                     .nick("Model instance id")
-                    .blurb("Elements with the same id share one loaded model, session and thread pool (same model, threads, provider, model-format)")
+                    .blurb("Elements with the same id share one loaded model, session and thread pool (same model, threads, provider, \
+                            model-format, batch-size, batch-timeout)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("batch-size")
+                    .nick("Batch size")
+                    .blurb("Live mode: the model instance runs up to this many frames of distinct streams \
+                            (elements sharing model-instance-id) in one call; needs a model with a dynamic \
+                            batch dimension, or one fixed at this size. Same value on every element of an id")
+                    .minimum(1)
+                    .maximum(MAX_BATCH_SIZE)
+                    .default_value(DEFAULT_BATCH_SIZE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("batch-timeout")
+                    .nick("Batch timeout")
+                    .blurb("Live mode, batch-size > 1: how long the model instance may wait for more streams' \
+                            frames to fill a batch, ms (0: take what is waiting, never wait). Same value on \
+                            every element of an id; reported in the latency")
+                    .maximum(MAX_BATCH_TIMEOUT_MS)
+                    .default_value(DEFAULT_BATCH_TIMEOUT_MS)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("live-latency")
@@ -1150,7 +1253,8 @@ impl ObjectImpl for EdgeDetect {
                 glib::ParamSpecBoxed::builder::<gst::Structure>("instance-stats")
                     .nick("Model instance statistics")
                     .blurb("Of the model instance, all its streams together: inferences, inferences-per-second, \
-                            mean-queue-wait-ms, max-queue-wait-ms, streams, busy-fraction (share of the time the model ran)")
+                            batches (model calls), mean-batch-size, mean-queue-wait-ms, max-queue-wait-ms, streams, \
+                            busy-fraction (share of the time the model ran)")
                     .read_only()
                     .build(),
                 glib::ParamSpecUInt64::builder("frames-inferred")
@@ -1231,6 +1335,8 @@ impl ObjectImpl for EdgeDetect {
                     .flatten()
                     .unwrap_or_default()
             }
+            "batch-size" => s.batch_size = value.get().unwrap_or(DEFAULT_BATCH_SIZE),
+            "batch-timeout" => s.batch_timeout_ms = value.get().unwrap_or(DEFAULT_BATCH_TIMEOUT_MS),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -1265,6 +1371,8 @@ impl ObjectImpl for EdgeDetect {
             meta::META_OUTPUT_PROPERTY => s.meta_output.to_value(),
             "mode" => s.mode.to_value(),
             "model-instance-id" => opt(&s.model_instance_id).to_value(),
+            "batch-size" => s.batch_size.to_value(),
+            "batch-timeout" => s.batch_timeout_ms.to_value(),
             "live-latency" => (self.own_latency_ns() as f64 / 1e6).to_value(),
             "instance-stats" => {
                 let st = lock(&self.state).as_ref().map(|s| s.instance.stats());
@@ -1272,6 +1380,8 @@ impl ObjectImpl for EdgeDetect {
                     gst::Structure::builder("instance-stats")
                         .field("inferences", st.inferences)
                         .field("inferences-per-second", st.inferences_per_s())
+                        .field("batches", st.batches)
+                        .field("mean-batch-size", st.mean_batch())
                         .field("mean-queue-wait-ms", st.mean_queue_wait_ms())
                         .field("max-queue-wait-ms", st.max_queue_wait_ms)
                         .field("streams", st.streams as u32)

@@ -449,8 +449,23 @@ impl Detector {
     /// Runs the model on the current input tensor and nothing else (for the
     /// inference-only benchmark).
     pub fn run_model_only(&mut self) -> Result<(), String> {
-        let shape = [1usize, 3, self.input_height, self.input_width];
-        let tensor = TensorRef::from_array_view((shape, self.input.as_slice()))
+        self.run_model_batch(1)
+    }
+
+    /// Runs the model on `n` copies of the current input tensor in one call
+    /// (the model's fixed batch, if it has one) and nothing else: for
+    /// measuring what batching gains, and for warm-ups.
+    pub fn run_model_batch(&mut self, n: usize) -> Result<(), String> {
+        let n = self.batch.unwrap_or(n.max(1));
+        let shape = [n, 3, self.input_height, self.input_width];
+        let stacked;
+        let data: &[f32] = if n == 1 {
+            &self.input
+        } else {
+            stacked = self.input.repeat(n);
+            &stacked
+        };
+        let tensor = TensorRef::from_array_view((shape, data))
             .map_err(|e| format!("cannot wrap the input tensor: {e}"))?;
         self.session
             .run(ort::inputs![tensor])
@@ -481,7 +496,8 @@ impl Detector {
     /// `3 x H x W` tensor from [`InputPrep::prepare`]) stacked along the batch
     /// dimension, and decodes each frame's output with its own `posts` entry
     /// into candidates in network-input pixels (before NMS). One frame needs
-    /// no copy; several are copied into one tensor.
+    /// no copy; several are copied into one tensor. A model with a fixed batch
+    /// of N takes up to N frames, padded with zeros to N.
     pub fn infer_batch(
         &mut self,
         inputs: &[&[f32]],
@@ -495,22 +511,32 @@ impl Detector {
                 posts.len()
             ));
         }
-        if let Some(b) = self.batch
-            && b != n
-        {
-            return Err(format!(
-                "the model takes batches of exactly {b} frames, not {n}; \
-                 export it with a dynamic batch dimension to batch"
-            ));
-        }
+        // A model with a fixed batch of N takes fewer frames padded with
+        // zeros (their outputs are ignored), never more.
+        let run_n = match self.batch {
+            Some(b) if b < n => {
+                return Err(format!(
+                    "the model takes batches of exactly {b} frames, not {n}; \
+                     export it with a dynamic batch dimension to batch \
+                     (tools/make_batch_model.py)"
+                ));
+            }
+            Some(b) => b,
+            None => n,
+        };
         let stacked;
-        let data: &[f32] = if n == 1 {
+        let data: &[f32] = if run_n == 1 {
             inputs[0]
         } else {
-            stacked = inputs.concat();
+            let mut v = Vec::with_capacity(run_n * per);
+            for i in inputs {
+                v.extend_from_slice(i);
+            }
+            v.resize(run_n * per, 0.0);
+            stacked = v;
             &stacked
         };
-        let shape = [n, 3, self.input_height, self.input_width];
+        let shape = [run_n, 3, self.input_height, self.input_width];
         let tensor = TensorRef::from_array_view((shape, data))
             .map_err(|e| format!("cannot wrap the input tensor: {e}"))?;
         let outputs = self
@@ -521,13 +547,13 @@ impl Detector {
             .try_extract_tensor::<f32>()
             .map_err(|e| format!("cannot read the model output: {e}"))?;
         let mut shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
-        if shape.first() != Some(&n) || data.len() % n != 0 {
+        if shape.first() != Some(&run_n) || data.len() % run_n != 0 {
             return Err(format!(
-                "the model answered a batch of {n} frames with an output shaped {shape:?}"
+                "the model answered a batch of {run_n} frames with an output shaped {shape:?}"
             ));
         }
         shape[0] = 1;
-        let chunk = data.len() / n;
+        let chunk = data.len() / run_n;
         posts
             .iter()
             .enumerate()

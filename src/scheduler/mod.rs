@@ -372,9 +372,18 @@ impl<J> RoundRobin<J> {
 
     /// The next stream in turn with a job waiting: `(stream, seq, job)`.
     pub fn take_next(&mut self) -> Option<(u64, u64, J)> {
+        self.take_next_except(&[])
+    }
+
+    /// As [`RoundRobin::take_next`], passing over the streams in `skip` (a
+    /// batch being gathered takes one frame per stream).
+    pub fn take_next_except(&mut self, skip: &[u64]) -> Option<(u64, u64, J)> {
         let n = self.slots.len();
         for k in 0..n {
             let i = (self.next + k) % n;
+            if skip.contains(&self.slots[i].0) {
+                continue;
+            }
             if let Some((seq, job)) = self.slots[i].1.take() {
                 self.next = (i + 1) % n;
                 return Some((self.slots[i].0, seq, job));

@@ -163,3 +163,23 @@ fn round_robin_serves_each_stream_its_newest_frame() {
     assert_eq!(rr.streams(), 2);
     assert!(!rr.has_waiting());
 }
+
+#[test]
+fn round_robin_batch_takes_one_frame_per_stream_in_turn() {
+    let mut rr: RoundRobin<&str> = RoundRobin::default();
+    for s in 1..=3 {
+        rr.register(s);
+    }
+    rr.submit(2, 20, "2a");
+    rr.submit(3, 30, "3a");
+    // A batch starting at stream 2 (the turn is at 1, which has nothing).
+    assert_eq!(rr.take_next_except(&[]), Some((2, 20, "2a")));
+    // Stream 2 sends a newer frame while the batch is gathered: not in this batch.
+    rr.submit(2, 21, "2b");
+    assert_eq!(rr.take_next_except(&[2]), Some((3, 30, "3a")));
+    assert_eq!(rr.take_next_except(&[2, 3]), None);
+    rr.submit(1, 10, "1a");
+    assert_eq!(rr.take_next_except(&[2, 3]), Some((1, 10, "1a")));
+    // The next batch starts after the last stream served: 2's newer frame.
+    assert_eq!(rr.take_next(), Some((2, 21, "2b")));
+}
