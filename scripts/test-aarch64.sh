@@ -25,7 +25,7 @@ done
 rustc --print sysroot >/dev/null
 if ! [ -d "$(rustc --print sysroot)/lib/rustlib/$target" ]; then
     echo "test-aarch64: the Rust standard library for $target is missing: rustup target add $target" >&2
-    exit 1
+    exit 2
 fi
 
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
@@ -34,10 +34,15 @@ export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
 
 cargo build --release --locked --target "$target" --tests --message-format=json >target-aarch64-build.json
 bin=$(grep '"profile"' target-aarch64-build.json | grep '"test":true' |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | head -n 1)
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 rm -f target-aarch64-build.json
 [ -x "$bin" ] || { echo "test-aarch64: no test binary built" >&2; exit 1; }
-aarch64-linux-gnu-objdump -f "$bin" | grep -q "file format elf64-littleaarch64" || { echo "test-aarch64: $bin is not an aarch64 binary" >&2; exit 1; }
+# (Output to a variable first: `| grep -q` under pipefail can fail on SIGPIPE.)
+format=$(aarch64-linux-gnu-objdump -f "$bin")
+case "$format" in
+    *"file format elf64-littleaarch64"*) ;;
+    *) echo "test-aarch64: $bin is not an aarch64 binary" >&2; exit 1 ;;
+esac
 
 # The vector kernels must be NEON code: count the instructions on vector
 # lanes (.4s / .8h / .16b ...) in each portable kernel's symbol.

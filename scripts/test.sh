@@ -29,7 +29,17 @@ echo "== cargo test"
 G_DEBUG=fatal_warnings cargo test --release --locked -- --test-threads=2
 
 echo "== pre-processing tests for aarch64 under qemu (scripts/test-aarch64.sh)"
-bash scripts/test-aarch64.sh -q
+# Exit 2: the Rust standard library for aarch64 is not installed and rustup
+# could not fetch it (setup.sh tries). That is said loudly and, unless
+# EDGEAI_REQUIRE_AARCH64=1, does not fail the run: it is a missing tool, not
+# a failing test. Any other failure fails the run.
+aarch64_status=0
+bash scripts/test-aarch64.sh -q || aarch64_status=$?
+if [ "$aarch64_status" -eq 2 ] && [ "${EDGEAI_REQUIRE_AARCH64:-0}" != 1 ]; then
+  echo "WARNING: the aarch64 (NEON) pre-processing tests DID NOT RUN: no Rust standard library for aarch64-unknown-linux-gnu (rustup target add aarch64-unknown-linux-gnu)" >&2
+elif [ "$aarch64_status" -ne 0 ]; then
+  exit "$aarch64_status"
+fi
 
 echo "== meson build and install"
 rm -rf target/meson-build target/meson-destdir
