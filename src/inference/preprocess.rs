@@ -1554,14 +1554,7 @@ mod tests {
             ]
         };
         let spec = LetterboxSpec::yolox(5, 5);
-        for layout in [
-            PixelLayout::Rgb,
-            PixelLayout::Bgr,
-            PixelLayout::Rgba,
-            PixelLayout::Bgra,
-            PixelLayout::Rgbx,
-            PixelLayout::Bgrx,
-        ] {
+        for layout in PixelLayout::ALL.into_iter().filter(|l| !l.is_yuv()) {
             let bpp = layout.packed().expect("packed").0;
             for stride in [5 * bpp, 5 * bpp + 3, 5 * bpp + 16] {
                 let data = packed_bytes(layout, 5, 3, stride, &rgb);
@@ -2338,16 +2331,7 @@ mod tests {
             LetterboxSpec::yolox(41, 37),
             LetterboxSpec::ultralytics(416, 416),
         ];
-        let layouts = [
-            PixelLayout::Rgb,
-            PixelLayout::Bgr,
-            PixelLayout::Rgba,
-            PixelLayout::Bgra,
-            PixelLayout::Rgbx,
-            PixelLayout::Bgrx,
-            PixelLayout::Nv12,
-            PixelLayout::I420,
-        ];
+        let layouts = PixelLayout::ALL;
         let mut pre = Preprocessor::new();
         for (n, &(w, h)) in sizes.iter().enumerate() {
             for layout in layouts {
