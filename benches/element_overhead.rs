@@ -314,7 +314,23 @@ fn main() {
         }
     }
     let load_ratio = loadavg();
+    if rounds > 0 {
+        ratio_tables(&formats, &results, rounds, k, &load_start, &load_ratio);
+    }
+    if parts {
+        parts_table(&model, &formats, &frame_sets);
+        println!("\nLoad average at the end: {}", loadavg());
+    }
+}
 
+fn ratio_tables(
+    formats: &[String],
+    results: &[Blocks],
+    rounds: usize,
+    k: usize,
+    load_start: &str,
+    load_ratio: &str,
+) {
     println!(
         "\nPart 1: element / inference alone, per block of {k} frames (fps ratio = inference time / element time; \
          target >= 0.95). Load average: start {load_start}, end {load_ratio}\n"
@@ -323,7 +339,7 @@ fn main() {
         "| format | blocks | median ratio | IQR of block ratios | pooled ratio | net ratio (drive subtracted) | per-round medians |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (f, r) in formats.iter().zip(&results) {
+    for (f, r) in formats.iter().zip(results) {
         let ratios: Vec<f64> = r
             .inference
             .iter()
@@ -358,7 +374,7 @@ fn main() {
         "\n| format | inference (ms) | element (ms) | element - inference (ms, median of blocks) | skip (µs) | drive (µs) |"
     );
     println!("|---|---|---|---|---|---|");
-    for (f, r) in formats.iter().zip(&results) {
+    for (f, r) in formats.iter().zip(results) {
         let extra: Vec<f64> = r
             .element
             .iter()
@@ -380,11 +396,6 @@ fn main() {
         "\nskip: the element with interval larger than the run (no pre-processing, no inference: its \
          own per-buffer cost plus the drive); drive: identity in the same harness (pushing and pulling one buffer)."
     );
-
-    if parts {
-        parts_table(&model, &formats, &frame_sets);
-        println!("\nLoad average at the end: {}", loadavg());
-    }
 }
 
 /// Median and minimum over `batches` batches of `iters` calls, µs per call.
