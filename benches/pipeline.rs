@@ -22,6 +22,16 @@
 //!    `--plugin-only` leaves these three out.
 //!
 //! YOLOX-nano, 2 threads everywhere.
+//!
+//! `--interleave K` (with `--blocks B --rounds R`) replaces all of the above
+//! with the decode-inclusive pipeline against the Python loop, alternating in
+//! blocks of K frames: the pipeline (no queue) is held by a pad probe before
+//! `edgedetect` and released K frames at a time; the Python loop runs as a
+//! server (`--serve`) and runs K frames per request. A pipeline block is
+//! timed from its release until the streaming thread is held again, i.e. K
+//! frames through `edgedetect` and K decodes (the next block's first frame is
+//! decoded inside this block), as the Python loop does per block. The element
+//! against inference alone is `benches/element_overhead.rs`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -101,9 +111,217 @@ fn raw_file(video: &Path, format: &str, frames: usize, dir: &Path) -> PathBuf {
     out
 }
 
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (s.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+}
+
+/// Gate of the probe that holds the pipeline between blocks.
+#[derive(Default)]
+struct Gate {
+    permits: usize,
+    /// When the streaming thread last found no permit and waited.
+    held_at: Option<Instant>,
+    stop: bool,
+}
+
+/// The decode-inclusive pipeline against the Python loop, interleaved in
+/// blocks of `k` frames (see the module documentation).
+fn interleaved(k: usize, blocks: usize, rounds: usize) {
+    use std::io::{BufRead, Write};
+    use std::sync::{Arc, Condvar, Mutex};
+    let shared = shared();
+    let model = shared.join("models/yolox_nano.onnx");
+    let video = shared.join("media/vtest.avi");
+    let warmup = 10;
+    let total = warmup + rounds * blocks * k + 1;
+    assert!(
+        total <= 795,
+        "vtest.avi has 795 frames: {total} asked (--interleave x --blocks x --rounds + {warmup} warm-up + 1)"
+    );
+    let load_start = loadavg();
+    println!(
+        "pipeline vs Python loop, interleaved: {rounds} rounds x {blocks} blocks x {k} frames of vtest.avi, \
+         YOLOX-nano 416, {THREADS} threads; load average at start {load_start}"
+    );
+    let desc = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! edgedetect name=det model={} \
+         threads={THREADS} conf-threshold=0.3 mode=sync ! fakesink sync=false",
+        video.display(),
+        model.display()
+    );
+    let pipeline = gst::parse::launch(&desc).unwrap_or_else(|e| panic!("{desc}: {e}"));
+    let bin = pipeline.clone().downcast::<gst::Bin>().expect("bin");
+    let pad = bin
+        .by_name("det")
+        .and_then(|e| e.static_pad("sink"))
+        .expect("edgedetect sink pad");
+    let gate = Arc::new((Mutex::new(Gate::default()), Condvar::new()));
+    let g2 = gate.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        let (m, cv) = &*g2;
+        let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+        if g.permits == 0 && !g.stop {
+            g.held_at = Some(Instant::now());
+            cv.notify_all();
+            while g.permits == 0 && !g.stop {
+                g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        g.permits = g.permits.saturating_sub(1);
+        gst::PadProbeReturn::Ok
+    });
+    let bus = pipeline.bus().expect("bus");
+    pipeline.set_state(gst::State::Playing).expect("playing");
+    // Releases `n` frames and returns how long until the thread is held again.
+    let run_pipeline = |n: usize| -> Duration {
+        let (m, cv) = &*gate;
+        let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+        let t0 = Instant::now();
+        g.permits = n;
+        cv.notify_all();
+        loop {
+            if g.permits == 0
+                && let Some(at) = g.held_at
+                && at > t0
+            {
+                return at - t0;
+            }
+            let (next, timeout) = cv
+                .wait_timeout(g, Duration::from_secs(120))
+                .unwrap_or_else(|e| e.into_inner());
+            g = next;
+            if timeout.timed_out() {
+                let err = bus.pop_filtered(&[gst::MessageType::Error]);
+                panic!("the pipeline did not come back in 120 s: {err:?}");
+            }
+        }
+    };
+
+    let python = {
+        let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+        if venv.exists() {
+            venv
+        } else {
+            PathBuf::from("python3")
+        }
+    };
+    let mut child = std::process::Command::new(&python)
+        .args([
+            "tools/python_loop_baseline.py",
+            "--serve",
+            "--threads",
+            &THREADS.to_string(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python loop");
+    let mut to_py = child.stdin.take().expect("stdin");
+    let mut from_py = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    from_py.read_line(&mut line).expect("python ready");
+    assert_eq!(line.trim(), "ready", "python loop did not start");
+    let mut run_python = |n: usize| -> Duration {
+        writeln!(to_py, "{n}").expect("to python");
+        to_py.flush().expect("to python");
+        line.clear();
+        from_py.read_line(&mut line).expect("from python");
+        let s: f64 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("python loop answered {line:?}"));
+        Duration::from_secs_f64(s)
+    };
+
+    // Warm-up (first frames, model arenas), not timed.
+    run_pipeline(warmup);
+    run_python(warmup);
+    let (mut pipe, mut py, mut round_of) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for b in 0..blocks {
+            let (tp, ty) = if (b + round) % 2 == 0 {
+                let tp = run_pipeline(k);
+                (tp, run_python(k))
+            } else {
+                let ty = run_python(k);
+                (run_pipeline(k), ty)
+            };
+            pipe.push(tp.as_secs_f64() / k as f64);
+            py.push(ty.as_secs_f64() / k as f64);
+            round_of.push(round);
+        }
+        let n = pipe.len();
+        let r: Vec<f64> = (n - blocks..n).map(|i| py[i] / pipe[i]).collect();
+        eprintln!(
+            "round {}: median pipeline/python {:.3} (load {})",
+            round + 1,
+            quantile(&r, 0.5),
+            loadavg()
+        );
+    }
+    drop(to_py);
+    let _ = child.wait();
+    {
+        let (m, cv) = &*gate;
+        m.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        cv.notify_all();
+    }
+    pipeline.set_state(gst::State::Null).expect("null");
+
+    let ratios: Vec<f64> = py.iter().zip(&pipe).map(|(y, p)| y / p).collect();
+    let per_round: Vec<String> = (0..rounds)
+        .map(|r| {
+            let v: Vec<f64> = (0..ratios.len())
+                .filter(|&i| round_of[i] == r)
+                .map(|i| ratios[i])
+                .collect();
+            format!("{:.3}", quantile(&v, 0.5))
+        })
+        .collect();
+    println!("\n| figure | blocks | median | IQR of block ratios | pooled | per-round medians |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| pipeline fps / Python loop fps (target >= 1.3) | {} | **{:.3}** | {:.3}-{:.3} | {:.3} | {} |",
+        ratios.len(),
+        quantile(&ratios, 0.5),
+        quantile(&ratios, 0.25),
+        quantile(&ratios, 0.75),
+        py.iter().sum::<f64>() / pipe.iter().sum::<f64>(),
+        per_round.join(", ")
+    );
+    println!(
+        "\nmedian ms per frame: pipeline {:.2}, Python loop {:.2}. Load average: start {load_start}, end {}",
+        quantile(&pipe, 0.5) * 1e3,
+        quantile(&py, 0.5) * 1e3,
+        loadavg()
+    );
+}
+
 fn main() {
     gst::init().expect("gst init");
     gstedgeai::plugin_register_static().expect("register");
+    if std::env::args().any(|a| a == "--interleave") {
+        interleaved(
+            arg("--interleave", 10).max(1),
+            arg("--blocks", 20),
+            arg("--rounds", 3),
+        );
+        return;
+    }
     let rounds = arg("--rounds", 3);
     let frames = arg("--frames", 300);
     let shared = shared();

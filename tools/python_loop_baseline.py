@@ -11,6 +11,7 @@ prints a JSON summary (frames, seconds, fps, detections per class) as the last l
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
 
@@ -21,6 +22,20 @@ import onnxruntime as ort
 from yolox_numpy import SHARED, detect, die, load_labels, make_session, preproc, require
 
 
+def serve(cap, session, args):
+    """Runs blocks of frames on request: one line in (a count), one line out (seconds)."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        n = int(line)
+        start = time.perf_counter()
+        for _ in range(n):
+            ok, frame = cap.read()
+            if not ok:
+                die("video ended: ask for fewer frames")
+            detect(session, frame, args.conf, args.nms)
+        print(f"{time.perf_counter() - start:.6f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--video", default=str(SHARED / "media" / "vtest.avi"))
@@ -29,6 +44,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--conf", type=float, default=0.3)
     ap.add_argument("--nms", type=float, default=0.45)
+    ap.add_argument("--serve", action="store_true",
+                    help="for benches/pipeline.rs --interleave: read a frame count per line on "
+                         "stdin, run that many more frames of the video, answer the seconds they "
+                         "took (perf_counter, the same loop body) on stdout; stop at end of input")
     args = ap.parse_args()
 
     labels = load_labels()
@@ -38,6 +57,10 @@ def main():
         die(f"OpenCV cannot open {args.video}")
     warm, _ = preproc(np.zeros((576, 768, 3), np.uint8))
     session.run(None, {session.get_inputs()[0].name: warm})
+
+    if args.serve:
+        serve(cap, session, args)
+        return
 
     per_class, frames = Counter(), 0
     start = time.perf_counter()
