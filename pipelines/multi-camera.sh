@@ -10,7 +10,9 @@
 #   a video file (looped), rtsp://... (rtspsrc), /dev/videoN (v4l2src)
 # Environment: EVENTS_DB (default multi-camera.db), THREADS (default 2),
 #   WIDTH/HEIGHT/FPS of each tile (default 640x480 at 15 fps), SECONDS_TO_RUN
-#   (default: until Ctrl-C).
+#   (default: until Ctrl-C), BATCH (edgedetect batch-size, default 1; 2 or 4
+#   needs a model with a dynamic batch dimension: tools/make_batch_model.py
+#   MODEL OUT.onnx makes one; docs/multi-camera.md says what it gained here).
 set -euo pipefail
 model=${1:?usage: $0 MODEL LABELS [OUT.mp4|display] [SOURCE...]}
 labels=${2:?labels file}
@@ -19,6 +21,7 @@ shift $(( $# < 3 ? $# : 3 ))
 w=${WIDTH:-640} h=${HEIGHT:-480} fps=${FPS:-15}
 db=${EVENTS_DB:-multi-camera.db}
 threads=${THREADS:-2}
+batch=${BATCH:-1}
 patterns=(ball smpte snow pinwheel)
 
 source_for() { # $1 = index, $2 = source or empty
@@ -39,7 +42,7 @@ for i in 0 1 2 3; do
   [ $# -gt 0 ] && shift
   branches+=" $src ! videoconvert ! videoscale ! videorate ! \
     video/x-raw,format=RGB,width=$w,height=$h,framerate=$fps/1 ! \
-    edgedetect model=$model labels=$labels model-instance-id=shared threads=$threads mode=live ! \
+    edgedetect model=$model labels=$labels model-instance-id=shared threads=$threads batch-size=$batch mode=live ! \
     edgetrack ! edgeevents location=$db stream-id=cam$i ! edgeoverlay ! \
     queue max-size-buffers=4 ! comp.sink_$i"
 done
