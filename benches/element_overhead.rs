@@ -51,46 +51,13 @@ use gstedgeai::meta::{self, MetaOutput};
 use gstedgeai::runtime::instance::MODELS;
 use gstedgeai::runtime::{Detector, DetectorConfig, PostParams, Provider};
 
+mod common;
+use common::{arg, loadavg, quantile, shared, text_arg};
+
 const THREADS: usize = 2;
 const INSTANCE: &str = "element-overhead-bench";
 const WIDTH: usize = 768;
 const HEIGHT: usize = 576;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn text_arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("EDGEAI_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    assert!(
-        dir.join("models/yolox_nano.onnx").is_file() && dir.join("media/vtest.avi").is_file(),
-        "shared assets (models/yolox_nano.onnx, media/vtest.avi) missing in {}",
-        dir.display()
-    );
-    dir
-}
 
 /// The first `frames` frames of the video in `format`, decoded once to a raw
 /// file under target/bench and read back as buffers.
@@ -168,17 +135,6 @@ const VARIANTS: [Variant; 4] = [
     Variant::Skip,
     Variant::Drive,
 ];
-
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q * (s.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
-}
 
 /// Per-format results: per-block times (seconds per frame) of each variant.
 #[derive(Default)]

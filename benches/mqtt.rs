@@ -30,14 +30,8 @@ use gstedgeai::events::sync_mqtt::MqttTransport;
 use gstedgeai::meta::{self, Object};
 use gstedgeai::mqtt::{BrokerConfig, BrokerUrl};
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{arg, median};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -190,11 +184,6 @@ fn element(factory: &str, url: &str, frames: usize) -> (f64, f64) {
     (wall, cpu)
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn main() {
     gst::init().expect("gst::init");
     gstedgeai::plugin_register_static().expect("register");
@@ -241,7 +230,7 @@ fn main() {
             slot.1.push(cpu);
         }
     }
-    let mut m = |i: usize| (median(&mut r[i].0), median(&mut r[i].1));
+    let m = |i: usize| (median(&r[i].0), median(&r[i].1));
     let (a, b, c, d) = (m(0), m(1), m(2), m(3));
     println!("median of {rounds} rounds; µs per event / message, wall / process CPU");
     println!("sync mqtt (QoS 1, batches of 100): {:.1} / {:.1}", a.0, a.1);

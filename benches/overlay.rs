@@ -31,18 +31,12 @@ use gstedgeai::draw::{BoxSpec, Canvas, Painter, PlaneMut, object_color};
 use gstedgeai::frame::{PixelLayout, YuvConversion};
 use gstedgeai::meta::{self, Object, Tracking};
 
+mod common;
+use common::{arg, median};
+
 const W: usize = 768;
 const H: usize = 576;
 const N_BOXES: usize = 20;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// 20 boxes spread over the frame, 60..140 px wide, tracked, 5 predicted.
 fn objects() -> Vec<Object> {
@@ -230,11 +224,6 @@ fn timed(frames: usize, mut f: impl FnMut(usize)) -> (f64, f64) {
     (wall, cpu)
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn main() {
     gst::init().expect("gst::init");
     gstedgeai::plugin_register_static().expect("register");
@@ -284,9 +273,7 @@ fn main() {
         "format", "draw", "edgeoverlay", "identity", "overlay-identity"
     );
     for (i, (_, name)) in formats.iter().enumerate() {
-        let m = results[i]
-            .clone()
-            .map(|(mut w, mut c)| (median(&mut w), median(&mut c)));
+        let m = results[i].clone().map(|(w, c)| (median(&w), median(&c)));
         let diff = (m[1].0 - m[2].0, m[1].1 - m[2].1);
         let cell = |(w, c): (f64, f64)| format!("{w:.3} / {c:.3}");
         println!(
@@ -303,9 +290,7 @@ fn main() {
         "format", "edgeoverlay", "overlay + zones", "zones"
     );
     for (i, (_, name)) in formats.iter().enumerate() {
-        let m = results[i]
-            .clone()
-            .map(|(mut w, mut c)| (median(&mut w), median(&mut c)));
+        let m = results[i].clone().map(|(w, c)| (median(&w), median(&c)));
         let diff = (m[3].0 - m[1].0, m[3].1 - m[1].1);
         let cell = |(w, c): (f64, f64)| format!("{w:.3} / {c:.3}");
         println!(

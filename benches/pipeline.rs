@@ -40,41 +40,10 @@ use gst::prelude::*;
 use gstedgeai::frame::{FrameView, PixelLayout, Plane, YuvConversion};
 use gstedgeai::runtime::{Detector, DetectorConfig, Provider};
 
+mod common;
+use common::{arg, flag, loadavg, quantile, shared, text_arg};
+
 const THREADS: usize = 2;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn flag(name: &str) -> bool {
-    std::env::args().any(|a| a == name)
-}
-
-fn text_arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("EDGEAI_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    assert!(
-        dir.join("models/yolox_nano.onnx").is_file(),
-        "shared assets missing in {}",
-        dir.display()
-    );
-    dir
-}
 
 fn run_to_eos(desc: &str) -> Duration {
     let pipeline = gst::parse::launch(desc).unwrap_or_else(|e| panic!("{desc}: {e}"));
@@ -109,23 +78,6 @@ fn raw_file(video: &Path, format: &str, frames: usize, dir: &Path) -> PathBuf {
         run_to_eos(&desc);
     }
     out
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q * (s.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
 }
 
 /// Gate of the probe that holds the pipeline between blocks.

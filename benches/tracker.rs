@@ -30,26 +30,15 @@ use gstedgeai::runtime::{Detector, DetectorConfig, Provider};
 use gstedgeai::tracker::synth::SplitMix64;
 use gstedgeai::tracker::{BoxDet, Tracker, TrackerConfig};
 
+mod common;
+use common::{arg, median, shared};
+
 const THREADS: usize = 2;
 const COUNTS: [usize; 3] = [10, 100, 1000];
 const WARMUP: usize = 20;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn model() -> std::path::PathBuf {
-    let dir = std::env::var_os("EDGEAI_SHARED")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let model = dir.join("models/yolox_nano.onnx");
-    assert!(model.is_file(), "shared model missing: {}", model.display());
-    model
+    shared().join("models/yolox_nano.onnx")
 }
 
 /// `n` objects on a grid, moving; detections shuffled.
@@ -155,12 +144,6 @@ fn time_element(element: &str, buffers: &[gst::Buffer], w: u32, h: u32) -> f64 {
     // Drop the bus messages (one per new track) outside the timing.
     drop(harness);
     us
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[s.len() / 2]
 }
 
 fn main() {

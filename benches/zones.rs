@@ -30,28 +30,17 @@ use gstedgeai::runtime::{Detector, DetectorConfig, Provider};
 use gstedgeai::tracker::synth::SplitMix64;
 use gstedgeai::zones::{Counter, Observation, parse_compact};
 
+mod common;
+use common::{arg, median, shared};
+
 const THREADS: usize = 2;
 const OBJECTS: usize = 100;
 const WARMUP: usize = 20;
 const W: u32 = 1280;
 const H: u32 = 720;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn model() -> std::path::PathBuf {
-    let dir = std::env::var_os("EDGEAI_SHARED")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let model = dir.join("models/yolox_nano.onnx");
-    assert!(model.is_file(), "shared model missing: {}", model.display());
-    model
+    shared().join("models/yolox_nano.onnx")
 }
 
 /// 10 lines (horizontal and vertical, across the frame) and 10 polygons
@@ -175,12 +164,6 @@ fn time_element(element: &str, buffers: &[gst::Buffer]) -> f64 {
     drop(harness);
     while bus.pop().is_some() {}
     us
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[s.len() / 2]
 }
 
 fn main() {
