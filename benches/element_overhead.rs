@@ -513,23 +513,7 @@ fn parts_table(model: &Path, formats: &[String], frame_sets: &[Vec<gst::Buffer>]
             ));
         }),
     );
-    let to_objects = || -> Vec<meta::Object> {
-        dets.iter()
-            .map(|d| {
-                meta::Object::new(
-                    labels.get(d.class_id).map_or("?", String::as_str),
-                    d.class_id as i32,
-                    f64::from(d.score),
-                    [
-                        f64::from(d.x1),
-                        f64::from(d.y1),
-                        f64::from(d.x2),
-                        f64::from(d.y2),
-                    ],
-                )
-            })
-            .collect()
-    };
+    let to_objects = || meta::Object::from_detections(&dets, &labels);
     row(
         &format!("building {} objects (labels, boxes)", dets.len()),
         &fmt,

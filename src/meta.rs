@@ -230,6 +230,30 @@ pub struct Object {
 }
 
 impl Object {
+    /// Detections as the metadata's objects, named by `labels` (`classN`
+    /// for a class without a label).
+    pub fn from_detections(dets: &[crate::inference::Detection], labels: &[String]) -> Vec<Object> {
+        dets.iter()
+            .map(|d| {
+                let label = labels
+                    .get(d.class_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class{}", d.class_id));
+                Object::new(
+                    &label,
+                    d.class_id as i32,
+                    f64::from(d.score),
+                    [
+                        f64::from(d.x1),
+                        f64::from(d.y1),
+                        f64::from(d.x2),
+                        f64::from(d.y2),
+                    ],
+                )
+            })
+            .collect()
+    }
+
     pub fn new(label: &str, class_id: i32, confidence: f64, bbox: [f64; 4]) -> Self {
         Object {
             label: label.to_string(),

@@ -237,30 +237,10 @@ fn detect(
         .map_err(|e| format!("cannot map the video frame: {e}"))?;
     let view = crate::video::frame_view(&frame)?;
     let (dets, timings) = detector.detect(&view, post)?;
-    Ok((to_objects(&dets, labels), timings.total_ms()))
-}
-
-/// Detections as the metadata's objects, named by `labels`.
-fn to_objects(dets: &[crate::inference::Detection], labels: &[String]) -> Vec<meta::Object> {
-    dets.iter()
-        .map(|d| {
-            let label = labels
-                .get(d.class_id)
-                .cloned()
-                .unwrap_or_else(|| format!("class{}", d.class_id));
-            meta::Object::new(
-                &label,
-                d.class_id as i32,
-                f64::from(d.score),
-                [
-                    f64::from(d.x1),
-                    f64::from(d.y1),
-                    f64::from(d.x2),
-                    f64::from(d.y2),
-                ],
-            )
-        })
-        .collect()
+    Ok((
+        meta::Object::from_detections(&dets, labels),
+        timings.total_ms(),
+    ))
 }
 
 /// What one frame needs from the element's state to be inferred.
@@ -523,7 +503,7 @@ impl EdgeDetect {
                         frame_height,
                         &post,
                     );
-                    to_objects(&dets, &labels)
+                    meta::Object::from_detections(&dets, &labels)
                 });
                 let infer_ms = batch.infer_ms + t0.elapsed().as_secs_f64() * 1000.0;
                 let detected = detected.map(|objects| (objects, infer_ms + preprocess_ms));
