@@ -328,18 +328,53 @@ fn tracking_structures(t: &Tracking) -> [gst::Structure; 2] {
 /// Returns the ROI meta's id. Writes ROI metas only, whatever the build: an
 /// element with a `meta-output` property calls [`add_object_to`].
 pub fn add_object(buffer: &mut gst::BufferRef, obj: &Object, width: u32, height: u32) -> i32 {
-    add_roi(buffer, obj, width, height, None)
+    let id = next_roi_id(buffer);
+    add_roi(buffer, obj, width, height, None, id)
 }
 
 /// Adds one object to the metadata kinds `output` selects (see
 /// [`MetaOutput`]); both kinds describe the same object and are linked.
-/// Returns the ROI meta's id, -1 when no ROI meta was written.
+/// Returns the ROI meta's id, -1 when no ROI meta was written. For several
+/// objects use [`add_objects_to`], which numbers the ROI metas in one pass.
 pub fn add_object_to(
     buffer: &mut gst::BufferRef,
     obj: &Object,
     width: u32,
     height: u32,
     output: MetaOutput,
+) -> i32 {
+    let id = next_roi_id(buffer);
+    add_one(buffer, obj, width, height, output, id)
+}
+
+/// Adds `objects` as [`add_object_to`] does, one after the other, and
+/// returns how many were added. The ids of the buffer's ROI metas are read
+/// once, not once per object: a frame with n objects costs O(n), not O(n²).
+pub fn add_objects_to<'a>(
+    buffer: &mut gst::BufferRef,
+    objects: impl IntoIterator<Item = &'a Object>,
+    width: u32,
+    height: u32,
+    output: MetaOutput,
+) -> usize {
+    let mut id = next_roi_id(buffer);
+    let mut added = 0;
+    for obj in objects {
+        if add_one(buffer, obj, width, height, output, id) >= 0 {
+            id = id.saturating_add(1);
+        }
+        added += 1;
+    }
+    added
+}
+
+fn add_one(
+    buffer: &mut gst::BufferRef,
+    obj: &Object,
+    width: u32,
+    height: u32,
+    output: MetaOutput,
+    roi_id: i32,
 ) -> i32 {
     #[cfg(feature = "v1_24")]
     let od = if output.analytics() {
@@ -350,10 +385,20 @@ pub fn add_object_to(
     #[cfg(not(feature = "v1_24"))]
     let od = None;
     if output.roi() {
-        add_roi(buffer, obj, width, height, od)
+        add_roi(buffer, obj, width, height, od, roi_id)
     } else {
         -1
     }
+}
+
+/// The id for the next ROI meta: one more than the largest on the buffer.
+/// GStreamer leaves ROI ids at 0; we number ours so each is unique on the buffer.
+fn next_roi_id(buffer: &gst::BufferRef) -> i32 {
+    buffer
+        .iter_meta::<VideoRegionOfInterestMeta>()
+        .map(|m| m.id())
+        .max()
+        .map_or(0, |m| m.saturating_add(1))
 }
 
 /// The ROI meta's parameter structure linking it to OD Mtd `od_id`.
@@ -369,14 +414,9 @@ fn add_roi(
     width: u32,
     height: u32,
     od: Option<u32>,
+    id: i32,
 ) -> i32 {
     let rect = roi_rect(obj, width, height);
-    // GStreamer leaves ROI ids at 0; number ours so each is unique on the buffer.
-    let id = buffer
-        .iter_meta::<VideoRegionOfInterestMeta>()
-        .map(|m| m.id())
-        .max()
-        .map_or(0, |m| m.saturating_add(1));
     let mut meta = VideoRegionOfInterestMeta::add(buffer, obj.label.as_str(), rect);
     meta.set_id(id);
     meta.add_param(detection_structure(obj, width, height));
@@ -499,6 +539,7 @@ pub fn set_trackings_to(
         // In list order, so that the new ROI metas keep the objects' order.
         let mut positions: Vec<usize> = tracks.keys().copied().collect();
         positions.sort_unstable();
+        let mut next_id = next_roi_id(buffer);
         for pos in positions {
             let (Some(t), Some(src), Some(obj)) = (tracks.get(&pos), srcs.get(pos), objs.get(pos))
             else {
@@ -508,7 +549,8 @@ pub fn set_trackings_to(
                 let mut obj = obj.clone();
                 obj.track_id = Some(t.track_id);
                 obj.tracking = Some(t.clone());
-                add_roi(buffer, &obj, width, height, src.od);
+                add_roi(buffer, &obj, width, height, src.od, next_id);
+                next_id = next_id.saturating_add(1);
                 written.insert(pos);
             }
         }
@@ -954,6 +996,68 @@ mod tests {
         assert!((back[0].x1 - 76.8).abs() < 1e-9 && (back[0].y2 - 576.0).abs() < 1e-9);
         assert_eq!(back[0].class_id, 0);
         assert_eq!(back[0].track_id, None);
+    }
+
+    #[test]
+    fn add_objects_numbers_after_existing_rois_like_one_by_one() {
+        init();
+        let objs: Vec<Object> = (0..5)
+            .map(|i| {
+                let x = f64::from(i) * 50.0;
+                Object::new(
+                    "car",
+                    2,
+                    0.5 + f64::from(i) / 10.0,
+                    [x, 10.0, x + 40.0, 90.0],
+                )
+            })
+            .collect();
+        // A foreign ROI meta with id 7 already on the buffer.
+        let mut batch = gst::Buffer::with_size(16).unwrap();
+        let mut single = gst::Buffer::with_size(16).unwrap();
+        for b in [&mut batch, &mut single] {
+            let mut m = VideoRegionOfInterestMeta::add(b.get_mut().unwrap(), "dog", (1, 2, 3, 4));
+            m.set_id(7);
+        }
+        let n = add_objects_to(batch.get_mut().unwrap(), &objs, 400, 100, MetaOutput::Roi);
+        assert_eq!(n, 5);
+        let mut ids_single = Vec::new();
+        for o in &objs {
+            ids_single.push(add_object_to(
+                single.get_mut().unwrap(),
+                o,
+                400,
+                100,
+                MetaOutput::Roi,
+            ));
+        }
+        assert_eq!(ids_single, [8, 9, 10, 11, 12]);
+        let ids = |b: &gst::Buffer| {
+            let mut v: Vec<(i32, u32)> = b
+                .iter_meta::<VideoRegionOfInterestMeta>()
+                .map(|m| (m.id(), m.rect().0))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        // Same ids on the same boxes: 7 is the foreign one, 8.. ours in order.
+        assert_eq!(ids(&batch), ids(&single));
+        assert_eq!(
+            ids(&batch),
+            [(7, 1), (8, 0), (9, 50), (10, 100), (11, 150), (12, 200)]
+        );
+        let back = objects(&batch, 400, 100);
+        assert_eq!(back.len(), 6);
+        let mut conf: Vec<f64> = back
+            .iter()
+            .filter(|o| o.label == "car")
+            .map(|o| o.confidence)
+            .collect();
+        conf.sort_by(f64::total_cmp);
+        assert_eq!(conf.len(), 5);
+        for (i, c) in conf.iter().enumerate() {
+            assert!((c - (0.5 + i as f64 / 10.0)).abs() < 1e-9, "{conf:?}");
+        }
     }
 
     #[test]

@@ -335,9 +335,7 @@ impl EdgeDetect {
                     "{} objects in {latency_ms:.2} ms",
                     objects.len()
                 );
-                for obj in &objects {
-                    meta::add_object_to(buf, obj, width, height, meta_output);
-                }
+                meta::add_objects_to(buf, &objects, width, height, meta_output);
                 if let Err(e) = meta::update_frame_info(buf, |f| {
                     f.inferred = Some(true);
                     f.inference_latency_ms = Some(latency_ms);

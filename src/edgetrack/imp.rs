@@ -644,7 +644,7 @@ impl BaseTransformImpl for EdgeTrack {
             } else {
                 let out = state.tracker.predict_only();
                 let (w, h) = (f64::from(width), f64::from(height));
-                let mut added = 0;
+                let mut predicted = Vec::with_capacity(out.len());
                 for o in &out {
                     let b = [o.x1, o.y1, o.x2, o.y2].map(f64::from);
                     // A predicted box that left the frame entirely is not
@@ -667,9 +667,10 @@ impl BaseTransformImpl for EdgeTrack {
                         first_seen: seen.0,
                         last_seen: seen.1,
                     });
-                    meta::add_object_to(buf, &obj, width, height, settings.meta_output);
-                    added += 1;
+                    predicted.push(obj);
                 }
+                let added =
+                    meta::add_objects_to(buf, &predicted, width, height, settings.meta_output);
                 gst::trace!(CAT, imp = self, "skipped frame: {added} predicted boxes");
             }
             state.drain_events(running_time, reason::EXPIRED, &mut messages);
