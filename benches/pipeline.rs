@@ -80,7 +80,7 @@ fn raw_file(video: &Path, format: &str, frames: usize, dir: &Path) -> PathBuf {
     out
 }
 
-/// Gate of the probe that holds the pipeline between blocks.
+/// Gate of the probe that holds a pipeline between blocks.
 #[derive(Default)]
 struct Gate {
     permits: usize,
@@ -89,57 +89,44 @@ struct Gate {
     stop: bool,
 }
 
-/// The decode-inclusive pipeline against the Python loop, interleaved in
-/// blocks of `k` frames (see the module documentation).
-fn interleaved(k: usize, blocks: usize, rounds: usize) {
-    use std::io::{BufRead, Write};
-    use std::sync::{Arc, Condvar, Mutex};
-    let shared = shared();
-    let model = shared.join("models/yolox_nano.onnx");
-    let video = shared.join("media/vtest.avi");
-    let warmup = 10;
-    let total = warmup + rounds * blocks * k + 1;
-    assert!(
-        total <= 795,
-        "vtest.avi has 795 frames: {total} asked (--interleave x --blocks x --rounds + {warmup} warm-up + 1)"
-    );
-    let load_start = loadavg();
-    println!(
-        "pipeline vs Python loop, interleaved: {rounds} rounds x {blocks} blocks x {k} frames of vtest.avi, \
-         YOLOX-nano 416, {THREADS} threads; load average at start {load_start}"
-    );
-    let desc = format!(
-        "filesrc location={} ! decodebin ! videoconvert ! edgedetect name=det model={} \
-         threads={THREADS} conf-threshold=0.3 mode=sync ! fakesink sync=false",
-        video.display(),
-        model.display()
-    );
-    let pipeline = gst::parse::launch(&desc).unwrap_or_else(|e| panic!("{desc}: {e}"));
-    let bin = pipeline.clone().downcast::<gst::Bin>().expect("bin");
-    let pad = bin
-        .by_name("det")
-        .and_then(|e| e.static_pad("sink"))
-        .expect("edgedetect sink pad");
-    let gate = Arc::new((Mutex::new(Gate::default()), Condvar::new()));
-    let g2 = gate.clone();
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-        let (m, cv) = &*g2;
-        let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
-        if g.permits == 0 && !g.stop {
-            g.held_at = Some(Instant::now());
-            cv.notify_all();
-            while g.permits == 0 && !g.stop {
-                g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+/// A pipeline held by a pad probe before `edgedetect` and released a block
+/// of frames at a time.
+struct Gated {
+    pipeline: gst::Element,
+    gate: std::sync::Arc<(std::sync::Mutex<Gate>, std::sync::Condvar)>,
+}
+
+impl Gated {
+    fn start(desc: &str) -> Gated {
+        use std::sync::{Arc, Condvar, Mutex};
+        let pipeline = gst::parse::launch(desc).unwrap_or_else(|e| panic!("{desc}: {e}"));
+        let bin = pipeline.clone().downcast::<gst::Bin>().expect("bin");
+        let pad = bin
+            .by_name("det")
+            .and_then(|e| e.static_pad("sink"))
+            .expect("edgedetect sink pad");
+        let gate = Arc::new((Mutex::new(Gate::default()), Condvar::new()));
+        let g2 = gate.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            let (m, cv) = &*g2;
+            let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+            if g.permits == 0 && !g.stop {
+                g.held_at = Some(Instant::now());
+                cv.notify_all();
+                while g.permits == 0 && !g.stop {
+                    g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+                }
             }
-        }
-        g.permits = g.permits.saturating_sub(1);
-        gst::PadProbeReturn::Ok
-    });
-    let bus = pipeline.bus().expect("bus");
-    pipeline.set_state(gst::State::Playing).expect("playing");
-    // Releases `n` frames and returns how long until the thread is held again.
-    let run_pipeline = |n: usize| -> Duration {
-        let (m, cv) = &*gate;
+            g.permits = g.permits.saturating_sub(1);
+            gst::PadProbeReturn::Ok
+        });
+        pipeline.set_state(gst::State::Playing).expect("playing");
+        Gated { pipeline, gate }
+    }
+
+    /// Releases `n` frames and returns how long until the thread is held again.
+    fn run(&self, n: usize) -> Duration {
+        let (m, cv) = &*self.gate;
         let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
         let t0 = Instant::now();
         g.permits = n;
@@ -156,10 +143,68 @@ fn interleaved(k: usize, blocks: usize, rounds: usize) {
                 .unwrap_or_else(|e| e.into_inner());
             g = next;
             if timeout.timed_out() {
-                let err = bus.pop_filtered(&[gst::MessageType::Error]);
+                let err = self
+                    .pipeline
+                    .bus()
+                    .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]));
                 panic!("the pipeline did not come back in 120 s: {err:?}");
             }
         }
+    }
+
+    fn stop(self) {
+        let (m, cv) = &*self.gate;
+        m.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        cv.notify_all();
+        self.pipeline.set_state(gst::State::Null).expect("null");
+    }
+}
+
+/// The decode-inclusive pipeline against the Python loop, interleaved in
+/// blocks of `k` frames (see the module documentation), with the parts of
+/// each measured in the same blocks: the same pipeline without inference
+/// (`edgedetect interval=10000`: decoding, conversion, the element's own
+/// per-buffer work), ONNX Runtime alone on a pre-processed tensor, and the
+/// Python loop's own split (decoding, pre-processing, inference, NMS).
+fn interleaved(k: usize, blocks: usize, rounds: usize) {
+    use std::io::{BufRead, Write};
+    let shared = shared();
+    let model = shared.join("models/yolox_nano.onnx");
+    let video = shared.join("media/vtest.avi");
+    let warmup = 10;
+    let total = warmup + rounds * blocks * k + 1;
+    assert!(
+        total <= 795,
+        "vtest.avi has 795 frames: {total} asked (--interleave x --blocks x --rounds + {warmup} warm-up + 1)"
+    );
+    let load_start = loadavg();
+    println!(
+        "pipeline vs Python loop, interleaved: {rounds} rounds x {blocks} blocks x {k} frames of vtest.avi, \
+         YOLOX-nano 416, {THREADS} threads; load average at start {load_start}"
+    );
+    let desc = |interval: u32| {
+        format!(
+            "filesrc location={} ! decodebin ! videoconvert ! edgedetect name=det model={} \
+             threads={THREADS} conf-threshold=0.3 mode=sync interval={interval} ! fakesink sync=false",
+            video.display(),
+            model.display()
+        )
+    };
+    let pipeline = Gated::start(&desc(1));
+    let no_inference = Gated::start(&desc(10_000));
+    let mut detector = Detector::load(&DetectorConfig {
+        model: model.clone(),
+        threads: THREADS,
+        provider: Provider::Cpu,
+        family: None,
+    })
+    .expect("load the model");
+    let mut run_inference = |n: usize| -> Duration {
+        let t = Instant::now();
+        for _ in 0..n {
+            detector.run_model_only().expect("inference");
+        }
+        t.elapsed()
     };
 
     let python = {
@@ -187,33 +232,51 @@ fn interleaved(k: usize, blocks: usize, rounds: usize) {
     let mut line = String::new();
     from_py.read_line(&mut line).expect("python ready");
     assert_eq!(line.trim(), "ready", "python loop did not start");
-    let mut run_python = |n: usize| -> Duration {
+    // The Python loop answers "total decode preprocess inference post" (seconds).
+    let mut run_python = |n: usize| -> [f64; 5] {
         writeln!(to_py, "{n}").expect("to python");
         to_py.flush().expect("to python");
         line.clear();
         from_py.read_line(&mut line).expect("from python");
-        let s: f64 = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("python loop answered {line:?}"));
-        Duration::from_secs_f64(s)
+        let v: Vec<f64> = line
+            .split_whitespace()
+            .map(|s| s.parse().unwrap_or(f64::NAN))
+            .collect();
+        assert!(
+            v.len() == 5 && v.iter().all(|x| x.is_finite()),
+            "python loop answered {line:?}"
+        );
+        [v[0], v[1], v[2], v[3], v[4]]
     };
 
     // Warm-up (first frames, model arenas), not timed.
-    run_pipeline(warmup);
+    pipeline.run(warmup);
+    no_inference.run(warmup);
+    run_inference(warmup);
     run_python(warmup);
-    let (mut pipe, mut py, mut round_of) = (Vec::new(), Vec::new(), Vec::new());
+    // Per block, seconds per frame: pipeline, no inference, inference alone,
+    // and the Python loop's total and split.
+    let (mut pipe, mut bare, mut inf, mut py, mut py_parts, mut round_of) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
         for b in 0..blocks {
-            let (tp, ty) = if (b + round) % 2 == 0 {
-                let tp = run_pipeline(k);
-                (tp, run_python(k))
-            } else {
-                let ty = run_python(k);
-                (run_pipeline(k), ty)
-            };
-            pipe.push(tp.as_secs_f64() / k as f64);
-            py.push(ty.as_secs_f64() / k as f64);
+            let mut t = [0.0; 3];
+            let mut parts = [0.0; 5];
+            // Four variants, the order rotated every block.
+            for j in 0..4 {
+                match (j + b + round) % 4 {
+                    0 => t[0] = pipeline.run(k).as_secs_f64(),
+                    1 => parts = run_python(k),
+                    2 => t[1] = no_inference.run(k).as_secs_f64(),
+                    _ => t[2] = run_inference(k).as_secs_f64(),
+                }
+            }
+            let kf = k as f64;
+            pipe.push(t[0] / kf);
+            bare.push(t[1] / kf);
+            inf.push(t[2] / kf);
+            py.push(parts[0] / kf);
+            py_parts.push(parts.map(|p| p / kf));
             round_of.push(round);
         }
         let n = pipe.len();
@@ -227,12 +290,8 @@ fn interleaved(k: usize, blocks: usize, rounds: usize) {
     }
     drop(to_py);
     let _ = child.wait();
-    {
-        let (m, cv) = &*gate;
-        m.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
-        cv.notify_all();
-    }
-    pipeline.set_state(gst::State::Null).expect("null");
+    pipeline.stop();
+    no_inference.stop();
 
     let ratios: Vec<f64> = py.iter().zip(&pipe).map(|(y, p)| y / p).collect();
     let per_round: Vec<String> = (0..rounds)
@@ -255,12 +314,51 @@ fn interleaved(k: usize, blocks: usize, rounds: usize) {
         py.iter().sum::<f64>() / pipe.iter().sum::<f64>(),
         per_round.join(", ")
     );
+    // Where each side's time goes, same blocks (ms per frame).
+    let ms = |v: &[f64]| {
+        format!(
+            "{:.2} ({:.2}-{:.2})",
+            quantile(v, 0.5) * 1e3,
+            quantile(v, 0.25) * 1e3,
+            quantile(v, 0.75) * 1e3
+        )
+    };
+    let col = |i: usize| py_parts.iter().map(|p: &[f64; 5]| p[i]).collect::<Vec<_>>();
+    // The pipeline's time beyond its parts: what running them together costs.
+    let rest: Vec<f64> = (0..pipe.len())
+        .map(|i| pipe[i] - bare[i] - inf[i])
+        .collect();
+    let py_rest: Vec<f64> = (0..py.len()).map(|i| py[i] - py_parts[i][3]).collect();
+    println!("\n| ms per frame, same blocks: median (IQR) | pipeline | Python loop |");
+    println!("|---|---|---|");
+    println!("| whole | {} | {} |", ms(&pipe), ms(&py));
     println!(
-        "\nmedian ms per frame: pipeline {:.2}, Python loop {:.2}. Load average: start {load_start}, end {}",
-        quantile(&pipe, 0.5) * 1e3,
-        quantile(&py, 0.5) * 1e3,
-        loadavg()
+        "| inference alone (pipeline: ONNX Runtime on a tensor in this process; Python: `session.run` in its loop) | {} | {} |",
+        ms(&inf),
+        ms(&col(3))
     );
+    println!(
+        "| everything but inference (pipeline: the same pipeline with `interval=10000`; Python: whole minus `session.run`) | {} | {} |",
+        ms(&bare),
+        ms(&py_rest)
+    );
+    println!(
+        "| of which decoding (Python: `cap.read`) | - | {} |",
+        ms(&col(1))
+    );
+    println!(
+        "| of which pre-processing (Python: YOLOX `preproc`) | - | {} |",
+        ms(&col(2))
+    );
+    println!(
+        "| of which decoding outputs + NMS (Python: NumPy) | - | {} |",
+        ms(&col(4))
+    );
+    println!(
+        "| pipeline: whole minus (no-inference + inference alone) | {} | - |",
+        ms(&rest)
+    );
+    println!("\nLoad average: start {load_start}, end {}", loadavg());
 }
 
 fn main() {

@@ -19,21 +19,37 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from yolox_numpy import SHARED, detect, die, load_labels, make_session, preproc, require
+from yolox_numpy import (SHARED, decode, detect, die, load_labels, make_session,
+                         multiclass_nms_class_aware, preproc, require)
 
 
 def serve(cap, session, args):
-    """Runs blocks of frames on request: one line in (a count), one line out (seconds)."""
+    """Runs blocks of frames on request: one line in (a count), one line out: the
+    block's seconds in total, then spent decoding, pre-processing, in `session.run`
+    and decoding outputs + NMS (the body of `detect`, timed stage by stage)."""
     print("ready", flush=True)
+    name = session.get_inputs()[0].name
     for line in sys.stdin:
         n = int(line)
+        parts = [0.0, 0.0, 0.0, 0.0]
         start = time.perf_counter()
         for _ in range(n):
+            t0 = time.perf_counter()
             ok, frame = cap.read()
             if not ok:
                 die("video ended: ask for fewer frames")
-            detect(session, frame, args.conf, args.nms)
-        print(f"{time.perf_counter() - start:.6f}", flush=True)
+            t1 = time.perf_counter()
+            blob, r = preproc(frame)
+            t2 = time.perf_counter()
+            out = session.run(None, {name: blob})[0][0]
+            t3 = time.perf_counter()
+            boxes, scores = decode(out)
+            multiclass_nms_class_aware(boxes / r, scores, args.conf, args.nms)
+            t4 = time.perf_counter()
+            for i, d in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                parts[i] += d
+        total = time.perf_counter() - start
+        print(" ".join(f"{v:.6f}" for v in [total] + parts), flush=True)
 
 
 def main():
@@ -47,7 +63,8 @@ def main():
     ap.add_argument("--serve", action="store_true",
                     help="for benches/pipeline.rs --interleave: read a frame count per line on "
                          "stdin, run that many more frames of the video, answer the seconds they "
-                         "took (perf_counter, the same loop body) on stdout; stop at end of input")
+                         "took (perf_counter, the same loop body) and their split (decoding, "
+                         "pre-processing, inference, NMS) on stdout; stop at end of input")
     args = ap.parse_args()
 
     labels = load_labels()
