@@ -1144,6 +1144,21 @@ fn yuv_rows_to_rgb(
     tmp: &mut Vec<f32>,
     out: [&mut [f32]; 3],
 ) {
+    yuv_rows_to_rgb_body(k, y, ty, u, v, tc, tmp, out);
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn yuv_rows_to_rgb_body(
+    k: &YuvToRgb,
+    y: [&[u16]; 2],
+    ty: &Tap,
+    u: [&[u16]; 2],
+    v: [&[u16]; 2],
+    tc: &Tap,
+    tmp: &mut Vec<f32>,
+    out: [&mut [f32]; 3],
+) {
     let [r, g, b] = out;
     let n = r.len().min(g.len()).min(b.len());
     tmp.resize(3 * n, 0.0);
@@ -1985,6 +2000,7 @@ mod tests {
     avx2_clone!(hpass_plane_avx2, hpass_plane_body, (src: &[u8], xc: &Cols, dst: &mut [u16]));
     avx2_clone!(hpass_uv_avx2, hpass_uv_body, (src: &[u8], xc: &Cols, du: &mut [u16], dv: &mut [u16]));
     avx2_clone!(vpass_avx2, vpass_body, (h0: &[u16], h1: &[u16], t: &Tap, scale: f32, out: &mut [f32]));
+    avx2_clone!(yuv_rows_avx2, yuv_rows_to_rgb_body, (k: &YuvToRgb, y: [&[u16]; 2], ty: &Tap, u: [&[u16]; 2], v: [&[u16]; 2], tc: &Tap, tmp: &mut Vec<f32>, out: [&mut [f32]; 3]));
 
     /// Runs `f` if the CPU has AVX2.
     fn if_avx2(f: impl FnOnce()) {
@@ -2114,6 +2130,105 @@ mod tests {
                     unsafe { vpass_avx2(&h0, &h1, t, 1.0 / 255.0, &mut base) };
                     assert_eq!(base, slow, "vpass AVX2 {t:?}");
                 });
+            }
+        }
+    }
+
+    /// The YUV kernel (vertical pass of Y, U, V and conversion), as
+    /// dispatched, as the AVX2 clone and as compiled for the baseline, gives
+    /// exactly the per-sample reference (`vpass` blend, then
+    /// [`YuvToRgb::rgb`] and [`YuvToRgb::finish`]) for every matrix and
+    /// range, rows of random horizontal values (including 0 and the largest,
+    /// 255 << 7) and many row weights, with a length that leaves a vector
+    /// remainder.
+    #[test]
+    fn yuv_rows_match_reference() {
+        fn split(o: &mut [f32]) -> [&mut [f32]; 3] {
+            let n = o.len() / 3;
+            let (r, rest) = o.split_at_mut(n);
+            let (g, b) = rest.split_at_mut(n);
+            [r, g, b]
+        }
+        let n = 421;
+        let row = |seed| -> Vec<u16> {
+            let mut r: Vec<u16> = noise(2 * n, seed)
+                .chunks_exact(2)
+                .map(|p| u16::from_le_bytes([p[0], p[1]]) % (255 * 128 + 1))
+                .collect();
+            r[0] = 0;
+            r[1] = 255 << 7;
+            r
+        };
+        let (y0, y1, u0, u1, v0, v1) = (row(11), row(12), row(13), row(14), row(15), row(16));
+        let blend = |a: u16, b: u16, t: &Tap| {
+            let (a, b) = (u32::from(a), u32::from(b));
+            ((((a * t.w0) >> 16) + ((b * t.w1) >> 16) + 2) >> 2) as f32
+        };
+        let taps = axis_taps(576, 416, cv_scale(576, 416), 1, false);
+        let ctaps = axis_taps(288, 416, cv_scale(576, 416) / 2.0, 1, false);
+        for matrix in [
+            YuvMatrix::Bt601,
+            YuvMatrix::Bt709,
+            YuvMatrix::Bt2020,
+            YuvMatrix::Fcc,
+            YuvMatrix::Smpte240m,
+        ] {
+            for full_range in [false, true] {
+                let k = YuvToRgb::new(YuvConversion { matrix, full_range }, 1.0 / 255.0);
+                for (ty, tc) in taps.iter().zip(&ctaps).step_by(7) {
+                    let mut want = vec![0f32; 3 * n];
+                    for i in 0..n {
+                        let rgb = k.rgb(
+                            blend(y0[i], y1[i], ty),
+                            blend(u0[i], u1[i], tc),
+                            blend(v0[i], v1[i], tc),
+                        );
+                        for c in 0..3 {
+                            want[c * n + i] = k.finish(rgb[c]);
+                        }
+                    }
+                    let check = |f: &dyn Fn(&mut [f32]), what: &str| {
+                        let mut got = vec![-1f32; 3 * n];
+                        f(&mut got);
+                        let bad = got
+                            .iter()
+                            .zip(&want)
+                            .position(|(a, b)| a.to_bits() != b.to_bits());
+                        assert_eq!(
+                            bad, None,
+                            "{what} {matrix:?} full {full_range} {ty:?} {tc:?}"
+                        );
+                    };
+                    let (y, u, v) = ([&y0[..], &y1], [&u0[..], &u1], [&v0[..], &v1]);
+                    check(
+                        &|o| yuv_rows_to_rgb(&k, y, ty, u, v, tc, &mut Vec::<f32>::new(), split(o)),
+                        "dispatched",
+                    );
+                    check(
+                        &|o| {
+                            yuv_rows_to_rgb_body(
+                                &k,
+                                y,
+                                ty,
+                                u,
+                                v,
+                                tc,
+                                &mut Vec::<f32>::new(),
+                                split(o),
+                            )
+                        },
+                        "baseline",
+                    );
+                    if_avx2(|| {
+                        check(
+                            // SAFETY: the CPU has AVX2 (checked by `if_avx2`).
+                            &|o| unsafe {
+                                yuv_rows_avx2(&k, y, ty, u, v, tc, &mut Vec::<f32>::new(), split(o))
+                            },
+                            "AVX2",
+                        )
+                    });
+                }
             }
         }
     }
