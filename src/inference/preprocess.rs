@@ -56,6 +56,8 @@
 use std::fmt;
 
 use multiversion::multiversion;
+#[allow(unused_imports)]
+use multiversion::target::target_cfg;
 
 use super::decode::Detection;
 use crate::frame::{FrameError, FrameView, PixelLayout, YuvToRgb};
@@ -1131,7 +1133,9 @@ fn vpass_body(h0: &[u16], h1: &[u16], t: &Tap, scale: f32, out: &mut [f32]) {
 /// Vertical pass of the Y, U and V rows (`y: [row0, row1]` etc.), then
 /// conversion to scaled R, G, B rows; each RGB value is clamped to
 /// 0..=255 and rounded to the nearest integer first. `tmp` is scratch.
-/// (Two simple loops vectorize better than one fused loop.)
+/// (Two simple loops vectorize better than one fused loop: a fused
+/// portable loop and a fused AVX-512 kernel both measured slower, see
+/// docs/benchmarks.md.)
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2", "x86_64+avx2"))]
 fn yuv_rows_to_rgb(
@@ -1144,12 +1148,35 @@ fn yuv_rows_to_rgb(
     tmp: &mut Vec<f32>,
     out: [&mut [f32]; 3],
 ) {
-    yuv_rows_to_rgb_body(k, y, ty, u, v, tc, tmp, out);
+    // A rounding instruction where the target has one (`roundps` from
+    // SSE4.1, in the AVX2 and AVX-512 clones; `frintn` on aarch64); the
+    // SSE2 baseline would call a library function per sample for
+    // `round_ties_even`, so it keeps `finish`'s magic-number rounding.
+    #[target_cfg(any(
+        target_feature = "sse4.1",
+        target_feature = "avx2",
+        target_arch = "aarch64"
+    ))]
+    const ROUND_INSN: bool = true;
+    #[target_cfg(not(any(
+        target_feature = "sse4.1",
+        target_feature = "avx2",
+        target_arch = "aarch64"
+    )))]
+    const ROUND_INSN: bool = false;
+    yuv_rows_to_rgb_body::<ROUND_INSN>(k, y, ty, u, v, tc, tmp, out);
 }
 
+/// The body of [`yuv_rows_to_rgb`]; `ROUND_INSN`: round with
+/// `round_ties_even` (one instruction) before clamping, instead of
+/// [`YuvToRgb::finish`] (clamp, then add and subtract a magic number).
+/// The same value bit for bit: rounding is monotonic and 0 and 255 are
+/// integers, so clamping the rounded value equals rounding the clamped
+/// one; `if v > 0.0` turns a rounded -0.0 (from -0.5..0) into +0.0, as
+/// `finish`'s clamp does; and NaN (never produced here) gives 0 in both.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn yuv_rows_to_rgb_body(
+fn yuv_rows_to_rgb_body<const ROUND_INSN: bool>(
     k: &YuvToRgb,
     y: [&[u16]; 2],
     ty: &Tap,
@@ -1167,7 +1194,16 @@ fn yuv_rows_to_rgb_body(
     vpass_body(y[0], y[1], ty, 1.0, ys);
     vpass_body(u[0], u[1], tc, 1.0, us);
     vpass_body(v[0], v[1], tc, 1.0, vs);
-    let fin = |v: f32| k.finish(v);
+    let fin = |v: f32| {
+        if ROUND_INSN {
+            let v = v.round_ties_even();
+            let v = if v > 0.0 { v } else { 0.0 };
+            let v = if v < 255.0 { v } else { 255.0 };
+            v * k.scale
+        } else {
+            k.finish(v)
+        }
+    };
     let it = ys.iter().zip(us.iter()).zip(vs.iter()).zip(r).zip(g).zip(b);
     for (((((&y, &u), &v), r), g), b) in it {
         let y = y * k.y;
@@ -2000,7 +2036,24 @@ mod tests {
     avx2_clone!(hpass_plane_avx2, hpass_plane_body, (src: &[u8], xc: &Cols, dst: &mut [u16]));
     avx2_clone!(hpass_uv_avx2, hpass_uv_body, (src: &[u8], xc: &Cols, du: &mut [u16], dv: &mut [u16]));
     avx2_clone!(vpass_avx2, vpass_body, (h0: &[u16], h1: &[u16], t: &Tap, scale: f32, out: &mut [f32]));
-    avx2_clone!(yuv_rows_avx2, yuv_rows_to_rgb_body, (k: &YuvToRgb, y: [&[u16]; 2], ty: &Tap, u: [&[u16]; 2], v: [&[u16]; 2], tc: &Tap, tmp: &mut Vec<f32>, out: [&mut [f32]; 3]));
+    avx2_clone!(yuv_rows_avx2, yuv_rows_body_round, (k: &YuvToRgb, y: [&[u16]; 2], ty: &Tap, u: [&[u16]; 2], v: [&[u16]; 2], tc: &Tap, tmp: &mut Vec<f32>, out: [&mut [f32]; 3]));
+
+    /// `yuv_rows_to_rgb_body` with the rounding instruction, as the AVX2
+    /// and AVX-512 clones use it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn yuv_rows_body_round(
+        k: &YuvToRgb,
+        y: [&[u16]; 2],
+        ty: &Tap,
+        u: [&[u16]; 2],
+        v: [&[u16]; 2],
+        tc: &Tap,
+        tmp: &mut Vec<f32>,
+        out: [&mut [f32]; 3],
+    ) {
+        yuv_rows_to_rgb_body::<true>(k, y, ty, u, v, tc, tmp, out)
+    }
 
     /// Runs `f` if the CPU has AVX2.
     fn if_avx2(f: impl FnOnce()) {
@@ -2135,7 +2188,8 @@ mod tests {
     }
 
     /// The YUV kernel (vertical pass of Y, U, V and conversion), as
-    /// dispatched, as the AVX2 clone and as compiled for the baseline, gives
+    /// dispatched, as the AVX2 clone and as compiled for the baseline (with
+    /// either rounding), gives
     /// exactly the per-sample reference (`vpass` blend, then
     /// [`YuvToRgb::rgb`] and [`YuvToRgb::finish`]) for every matrix and
     /// range, rows of random horizontal values (including 0 and the largest,
@@ -2206,18 +2260,33 @@ mod tests {
                     );
                     check(
                         &|o| {
-                            yuv_rows_to_rgb_body(
+                            yuv_rows_to_rgb_body::<false>(
                                 &k,
                                 y,
                                 ty,
                                 u,
                                 v,
                                 tc,
-                                &mut Vec::<f32>::new(),
+                                &mut Vec::new(),
                                 split(o),
                             )
                         },
-                        "baseline",
+                        "baseline, magic-number rounding",
+                    );
+                    check(
+                        &|o| {
+                            yuv_rows_to_rgb_body::<true>(
+                                &k,
+                                y,
+                                ty,
+                                u,
+                                v,
+                                tc,
+                                &mut Vec::new(),
+                                split(o),
+                            )
+                        },
+                        "baseline, round_ties_even",
                     );
                     if_avx2(|| {
                         check(
@@ -2565,14 +2634,39 @@ mod tests {
         let (r, rest) = out.split_at_mut(dw);
         let (gg, b) = rest.split_at_mut(dw);
         let (y, c) = (&h[..dw], &h2[..dw]);
-        let yuv = bench_ns(n, &mut || {
-            yuv_rows_to_rgb(&k, [bb(y), y], &t, [c, c], [y, c], &t, &mut tmp, [r, gg, b])
-        });
+        // As dispatched (rounding instruction) against the same clones with
+        // the magic-number rounding (the code before), alternately.
+        let (mut yuv, mut magic) = (u128::MAX, u128::MAX);
+        for _ in 0..5 {
+            yuv = yuv.min(bench_ns(n, &mut || {
+                yuv_rows_to_rgb(&k, [bb(y), y], &t, [c, c], [y, c], &t, &mut tmp, [r, gg, b])
+            }));
+            magic = magic.min(bench_ns(n, &mut || {
+                yuv_rows_magic(&k, [bb(y), y], &t, [c, c], [y, c], &t, &mut tmp, [r, gg, b])
+            }));
+        }
         println!(
-            "gathers (present: {}, {}): packed {gp} ns, plane {gl} ns; yuv_rows_to_rgb {yuv} ns",
+            "gathers (present: {}, {}): packed {gp} ns, plane {gl} ns; yuv_rows_to_rgb {yuv} ns (magic-number rounding {magic} ns)",
             g3.is_some(),
             g1.is_some()
         );
+    }
+
+    /// [`yuv_rows_to_rgb`] with the magic-number rounding in every clone
+    /// (the kernel before the rounding instruction), for `bench_kernels`.
+    #[allow(clippy::too_many_arguments)]
+    #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2", "x86_64+avx2"))]
+    fn yuv_rows_magic(
+        k: &YuvToRgb,
+        y: [&[u16]; 2],
+        ty: &Tap,
+        u: [&[u16]; 2],
+        v: [&[u16]; 2],
+        tc: &Tap,
+        tmp: &mut Vec<f32>,
+        out: [&mut [f32]; 3],
+    ) {
+        yuv_rows_to_rgb_body::<false>(k, y, ty, u, v, tc, tmp, out);
     }
 
     /// The microbenchmark of issue 13: 768x576 -> 416x416 (YOLOX spec) per
