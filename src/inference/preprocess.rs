@@ -2021,12 +2021,14 @@ mod tests {
         ($name:ident, $body:ident, ($($a:ident: $t:ty),*)) => {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2")]
+            #[allow(clippy::too_many_arguments)]
             fn $name($($a: $t),*) {
                 $body($($a),*)
             }
             // Never called (`if_avx2` runs nothing here); keeps the tests'
             // source the same on every target.
             #[cfg(not(target_arch = "x86_64"))]
+            #[allow(clippy::too_many_arguments)]
             unsafe fn $name($($a: $t),*) {
                 $body($($a),*)
             }
