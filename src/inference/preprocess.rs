@@ -1148,10 +1148,12 @@ fn yuv_rows_to_rgb(
     tmp: &mut Vec<f32>,
     out: [&mut [f32]; 3],
 ) {
-    // A rounding instruction where the target has one (`roundps` from
-    // SSE4.1, in the AVX2 and AVX-512 clones; `frintn` on aarch64); the
-    // SSE2 baseline would call a library function per sample for
-    // `round_ties_even`, so it keeps `finish`'s magic-number rounding.
+    // A rounding instruction where the target has one (`vroundps` /
+    // `vrndscaleps` in the AVX2 and AVX-512 clones, `frintx` on aarch64;
+    // LLVM uses the current rounding mode, which Rust assumes is the
+    // default, nearest-even); the SSE2 baseline would call a library
+    // function per sample for `round_ties_even`, so it keeps `finish`'s
+    // magic-number rounding. `scripts/test-aarch64.sh` checks the `frint`.
     #[target_cfg(any(
         target_feature = "sse4.1",
         target_feature = "avx2",
