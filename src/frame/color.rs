@@ -10,6 +10,11 @@
 //! `R = y + 2(1 − Kr)·v`, `G = y − 2Kb(1 − Kb)/Kg·u − 2Kr(1 − Kr)/Kg·v`,
 //! `B = y + 2(1 − Kb)·u`. These are the equations GStreamer's
 //! `videoconvert` uses (`gst_video_color_matrix_get_Kr_Kb`).
+//!
+//! [`YuvToRgb`] works in f32 and the pre-processing must reproduce it bit
+//! for bit; an integer fixed-point version cannot (checked exhaustively over
+//! every 8-bit Y, U, V: `fixed_point_conversion_is_not_exact` below, and
+//! docs/benchmarks.md, "The YUV conversion, exactly").
 
 /// YUV to RGB matrix coefficients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -39,7 +39,12 @@
 //! crate), NEON on aarch64; the NV12/I420 horizontal fallbacks on x86-64
 //! keep SSE2 intrinsics (faster there). Each kernel has a scalar reference
 //! it must equal exactly (tested; on aarch64 under qemu by
-//! `scripts/test-aarch64.sh`); see the comment above `BLOCK`.
+//! `scripts/test-aarch64.sh`); see the comment above `BLOCK`. The YUV
+//! conversion stays in f32 (no integer fixed-point form equals it for every
+//! 8-bit Y, U, V: `fixed_point_conversion_is_not_exact` in `frame/color.rs`)
+//! and, where the target has a rounding instruction, rounds with it before
+//! clamping (the same value as [`crate::frame::YuvToRgb::finish`], bit for
+//! bit; `yuv_rows_match_reference`).
 //!
 //! # YUV input
 //!
