@@ -50,7 +50,7 @@ aarch64-linux-gnu-objdump -d --no-show-raw-insn "$bin" |
     awk '/^[0-9a-f]+ <.*>:$/ {name=$2}
          /\t[a-z0-9.]+\t.*v[0-9]+\.(16b|8b|8h|4h|4s|2s|2d)/ {n[name]++}
          END {for (k in n) print n[k], k}' >target-aarch64-neon.txt
-for kernel in hpass_packed hpass_plane_vec hpass_uv_vec vpass; do
+for kernel in hpass_packed hpass_plane_vec hpass_uv_vec vpass yuv_rows_to_rgb; do
     count=$(grep -E "preprocess[0-9]+${kernel}17h" target-aarch64-neon.txt | awk '{s+=$1} END {print s+0}')
     echo "test-aarch64: $kernel: $count NEON vector instructions"
     if [ "$count" -lt 8 ]; then
@@ -64,5 +64,11 @@ tbl=$(aarch64-linux-gnu-objdump -d --no-show-raw-insn "$bin" |
 echo "test-aarch64: gather: $tbl tbl instructions"
 [ "$tbl" -ge 1 ] || { echo "test-aarch64: the NEON gather kernel is missing" >&2; exit 1; }
 rm -f target-aarch64-neon.txt
+# The YUV conversion rounds with a vector instruction (`round_ties_even`:
+# `frintn`, or `frintx`, i.e. the current rounding mode, nearest-even).
+frint=$(aarch64-linux-gnu-objdump -d --no-show-raw-insn "$bin" |
+    awk '/^[0-9a-f]+ <.*>:$/ {on = ($2 ~ /yuv_rows_to_rgb/)} on && /\tfrint[nx]\tv[0-9]+\.4s/ {n++} END {print n+0}')
+echo "test-aarch64: yuv_rows_to_rgb: $frint vector frintn/frintx instructions"
+[ "$frint" -ge 1 ] || { echo "test-aarch64: yuv_rows_to_rgb does not round with a vector frint" >&2; exit 1; }
 
 cargo test --release --locked --target "$target" "$@"

@@ -10,6 +10,11 @@
 //! `R = y + 2(1 − Kr)·v`, `G = y − 2Kb(1 − Kb)/Kg·u − 2Kr(1 − Kr)/Kg·v`,
 //! `B = y + 2(1 − Kb)·u`. These are the equations GStreamer's
 //! `videoconvert` uses (`gst_video_color_matrix_get_Kr_Kb`).
+//!
+//! [`YuvToRgb`] works in f32 and the pre-processing must reproduce it bit
+//! for bit; an integer fixed-point version cannot (checked exhaustively over
+//! every 8-bit Y, U, V: `fixed_point_conversion_is_not_exact` below, and
+//! docs/benchmarks.md, "The YUV conversion, exactly").
 
 /// YUV to RGB matrix coefficients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -302,5 +307,56 @@ mod tests {
             YuvMatrix::Bt709
         );
         assert!(!YuvConversion::default_for_height(2160).full_range);
+    }
+
+    /// Why the YUV → RGB conversion stays in f32 (issue 13): no integer
+    /// fixed-point form `(Y·KY + V·RV + C) >> S` (coefficients and offsets
+    /// the table's f32 values rounded to `S` fraction bits, `C` with the
+    /// rounding half) gives the f32 result for every 8-bit (Y, U, V),
+    /// because the f32 sums are themselves rounded near the half-way points.
+    /// Checked exhaustively for G (all 2^24 triples) at `S` = 16 and 20 for
+    /// every matrix and range: each has triples where the two disagree. The
+    /// counts are printed (run with `cargo test --release --lib -- --ignored
+    /// --nocapture fixed_point`).
+    #[test]
+    #[ignore = "analysis, 1-2 s in release; run with --release -- --ignored"]
+    fn fixed_point_conversion_is_not_exact() {
+        let q = |c: f32, s: u32| (f64::from(c) * f64::from(1u32 << s)).round() as i64;
+        for s in [16, 20] {
+            for matrix in [
+                YuvMatrix::Bt601,
+                YuvMatrix::Bt709,
+                YuvMatrix::Bt2020,
+                YuvMatrix::Fcc,
+                YuvMatrix::Smpte240m,
+            ] {
+                for full_range in [false, true] {
+                    let k = YuvToRgb::new(conv(matrix, full_range), 1.0);
+                    let half = 1i64 << (s - 1);
+                    let (ky, rv, gu, gv, bu) =
+                        (q(k.y, s), q(k.rv, s), q(k.gu, s), q(k.gv, s), q(k.bu, s));
+                    let (cr, cg, cb) = (q(k.r0, s) + half, q(k.g0, s) + half, q(k.b0, s) + half);
+                    let fx = |a: i64| (a >> s).clamp(0, 255) as f32;
+                    let mut bad = [0usize; 3];
+                    for y in 0..256i64 {
+                        for c in 0..256i64 {
+                            let [r, _, b] = k.rgb(y as f32, c as f32, c as f32);
+                            bad[0] += usize::from(k.finish(r) != fx(y * ky + c * rv + cr));
+                            bad[2] += usize::from(k.finish(b) != fx(y * ky + c * bu + cb));
+                            for v in 0..256i64 {
+                                let g = k.rgb(y as f32, c as f32, v as f32)[1];
+                                bad[1] +=
+                                    usize::from(k.finish(g) != fx(y * ky + c * gu + v * gv + cg));
+                            }
+                        }
+                    }
+                    println!(
+                        "S = {s}, {matrix:?}, full range {full_range}: R {}, G {}, B {} mismatches",
+                        bad[0], bad[1], bad[2]
+                    );
+                    assert!(bad[1] > 0, "{s} {matrix:?} {full_range}: G exact");
+                }
+            }
+        }
     }
 }

@@ -39,7 +39,12 @@
 //! crate), NEON on aarch64; the NV12/I420 horizontal fallbacks on x86-64
 //! keep SSE2 intrinsics (faster there). Each kernel has a scalar reference
 //! it must equal exactly (tested; on aarch64 under qemu by
-//! `scripts/test-aarch64.sh`); see the comment above `BLOCK`.
+//! `scripts/test-aarch64.sh`); see the comment above `BLOCK`. The YUV
+//! conversion stays in f32 (no integer fixed-point form equals it for every
+//! 8-bit Y, U, V: `fixed_point_conversion_is_not_exact` in `frame/color.rs`)
+//! and, where the target has a rounding instruction, rounds with it before
+//! clamping (the same value as [`crate::frame::YuvToRgb::finish`], bit for
+//! bit; `yuv_rows_match_reference`).
 //!
 //! # YUV input
 //!
@@ -56,6 +61,8 @@
 use std::fmt;
 
 use multiversion::multiversion;
+#[allow(unused_imports)]
+use multiversion::target::target_cfg;
 
 use super::decode::Detection;
 use crate::frame::{FrameError, FrameView, PixelLayout, YuvToRgb};
@@ -1131,10 +1138,52 @@ fn vpass_body(h0: &[u16], h1: &[u16], t: &Tap, scale: f32, out: &mut [f32]) {
 /// Vertical pass of the Y, U and V rows (`y: [row0, row1]` etc.), then
 /// conversion to scaled R, G, B rows; each RGB value is clamped to
 /// 0..=255 and rounded to the nearest integer first. `tmp` is scratch.
-/// (Two simple loops vectorize better than one fused loop.)
+/// (Two simple loops vectorize better than one fused loop: a fused
+/// portable loop and a fused AVX-512 kernel both measured slower, see
+/// docs/benchmarks.md.)
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2", "x86_64+avx2"))]
 fn yuv_rows_to_rgb(
+    k: &YuvToRgb,
+    y: [&[u16]; 2],
+    ty: &Tap,
+    u: [&[u16]; 2],
+    v: [&[u16]; 2],
+    tc: &Tap,
+    tmp: &mut Vec<f32>,
+    out: [&mut [f32]; 3],
+) {
+    // A rounding instruction where the target has one (`vroundps` /
+    // `vrndscaleps` in the AVX2 and AVX-512 clones, `frintx` on aarch64;
+    // LLVM uses the current rounding mode, which Rust assumes is the
+    // default, nearest-even); the SSE2 baseline would call a library
+    // function per sample for `round_ties_even`, so it keeps `finish`'s
+    // magic-number rounding. `scripts/test-aarch64.sh` checks the `frint`.
+    #[target_cfg(any(
+        target_feature = "sse4.1",
+        target_feature = "avx2",
+        target_arch = "aarch64"
+    ))]
+    const ROUND_INSN: bool = true;
+    #[target_cfg(not(any(
+        target_feature = "sse4.1",
+        target_feature = "avx2",
+        target_arch = "aarch64"
+    )))]
+    const ROUND_INSN: bool = false;
+    yuv_rows_to_rgb_body::<ROUND_INSN>(k, y, ty, u, v, tc, tmp, out);
+}
+
+/// The body of [`yuv_rows_to_rgb`]; `ROUND_INSN`: round with
+/// `round_ties_even` (one instruction) before clamping, instead of
+/// [`YuvToRgb::finish`] (clamp, then add and subtract a magic number).
+/// The same value bit for bit: rounding is monotonic and 0 and 255 are
+/// integers, so clamping the rounded value equals rounding the clamped
+/// one; `if v > 0.0` turns a rounded -0.0 (from -0.5..0) into +0.0, as
+/// `finish`'s clamp does; and NaN (never produced here) gives 0 in both.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn yuv_rows_to_rgb_body<const ROUND_INSN: bool>(
     k: &YuvToRgb,
     y: [&[u16]; 2],
     ty: &Tap,
@@ -1152,7 +1201,16 @@ fn yuv_rows_to_rgb(
     vpass_body(y[0], y[1], ty, 1.0, ys);
     vpass_body(u[0], u[1], tc, 1.0, us);
     vpass_body(v[0], v[1], tc, 1.0, vs);
-    let fin = |v: f32| k.finish(v);
+    let fin = |v: f32| {
+        if ROUND_INSN {
+            let v = v.round_ties_even();
+            let v = if v > 0.0 { v } else { 0.0 };
+            let v = if v < 255.0 { v } else { 255.0 };
+            v * k.scale
+        } else {
+            k.finish(v)
+        }
+    };
     let it = ys.iter().zip(us.iter()).zip(vs.iter()).zip(r).zip(g).zip(b);
     for (((((&y, &u), &v), r), g), b) in it {
         let y = y * k.y;
@@ -1970,12 +2028,14 @@ mod tests {
         ($name:ident, $body:ident, ($($a:ident: $t:ty),*)) => {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2")]
+            #[allow(clippy::too_many_arguments)]
             fn $name($($a: $t),*) {
                 $body($($a),*)
             }
             // Never called (`if_avx2` runs nothing here); keeps the tests'
             // source the same on every target.
             #[cfg(not(target_arch = "x86_64"))]
+            #[allow(clippy::too_many_arguments)]
             unsafe fn $name($($a: $t),*) {
                 $body($($a),*)
             }
@@ -1985,6 +2045,24 @@ mod tests {
     avx2_clone!(hpass_plane_avx2, hpass_plane_body, (src: &[u8], xc: &Cols, dst: &mut [u16]));
     avx2_clone!(hpass_uv_avx2, hpass_uv_body, (src: &[u8], xc: &Cols, du: &mut [u16], dv: &mut [u16]));
     avx2_clone!(vpass_avx2, vpass_body, (h0: &[u16], h1: &[u16], t: &Tap, scale: f32, out: &mut [f32]));
+    avx2_clone!(yuv_rows_avx2, yuv_rows_body_round, (k: &YuvToRgb, y: [&[u16]; 2], ty: &Tap, u: [&[u16]; 2], v: [&[u16]; 2], tc: &Tap, tmp: &mut Vec<f32>, out: [&mut [f32]; 3]));
+
+    /// `yuv_rows_to_rgb_body` with the rounding instruction, as the AVX2
+    /// and AVX-512 clones use it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn yuv_rows_body_round(
+        k: &YuvToRgb,
+        y: [&[u16]; 2],
+        ty: &Tap,
+        u: [&[u16]; 2],
+        v: [&[u16]; 2],
+        tc: &Tap,
+        tmp: &mut Vec<f32>,
+        out: [&mut [f32]; 3],
+    ) {
+        yuv_rows_to_rgb_body::<true>(k, y, ty, u, v, tc, tmp, out)
+    }
 
     /// Runs `f` if the CPU has AVX2.
     fn if_avx2(f: impl FnOnce()) {
@@ -2114,6 +2192,121 @@ mod tests {
                     unsafe { vpass_avx2(&h0, &h1, t, 1.0 / 255.0, &mut base) };
                     assert_eq!(base, slow, "vpass AVX2 {t:?}");
                 });
+            }
+        }
+    }
+
+    /// The YUV kernel (vertical pass of Y, U, V and conversion), as
+    /// dispatched, as the AVX2 clone and as compiled for the baseline (with
+    /// either rounding), gives
+    /// exactly the per-sample reference (`vpass` blend, then
+    /// [`YuvToRgb::rgb`] and [`YuvToRgb::finish`]) for every matrix and
+    /// range, rows of random horizontal values (including 0 and the largest,
+    /// 255 << 7) and many row weights, with a length that leaves a vector
+    /// remainder.
+    #[test]
+    fn yuv_rows_match_reference() {
+        fn split(o: &mut [f32]) -> [&mut [f32]; 3] {
+            let n = o.len() / 3;
+            let (r, rest) = o.split_at_mut(n);
+            let (g, b) = rest.split_at_mut(n);
+            [r, g, b]
+        }
+        let n = 421;
+        let row = |seed| -> Vec<u16> {
+            let mut r: Vec<u16> = noise(2 * n, seed)
+                .chunks_exact(2)
+                .map(|p| u16::from_le_bytes([p[0], p[1]]) % (255 * 128 + 1))
+                .collect();
+            r[0] = 0;
+            r[1] = 255 << 7;
+            r
+        };
+        let (y0, y1, u0, u1, v0, v1) = (row(11), row(12), row(13), row(14), row(15), row(16));
+        let blend = |a: u16, b: u16, t: &Tap| {
+            let (a, b) = (u32::from(a), u32::from(b));
+            ((((a * t.w0) >> 16) + ((b * t.w1) >> 16) + 2) >> 2) as f32
+        };
+        let taps = axis_taps(576, 416, cv_scale(576, 416), 1, false);
+        let ctaps = axis_taps(288, 416, cv_scale(576, 416) / 2.0, 1, false);
+        for matrix in [
+            YuvMatrix::Bt601,
+            YuvMatrix::Bt709,
+            YuvMatrix::Bt2020,
+            YuvMatrix::Fcc,
+            YuvMatrix::Smpte240m,
+        ] {
+            for full_range in [false, true] {
+                let k = YuvToRgb::new(YuvConversion { matrix, full_range }, 1.0 / 255.0);
+                for (ty, tc) in taps.iter().zip(&ctaps).step_by(7) {
+                    let mut want = vec![0f32; 3 * n];
+                    for i in 0..n {
+                        let rgb = k.rgb(
+                            blend(y0[i], y1[i], ty),
+                            blend(u0[i], u1[i], tc),
+                            blend(v0[i], v1[i], tc),
+                        );
+                        for c in 0..3 {
+                            want[c * n + i] = k.finish(rgb[c]);
+                        }
+                    }
+                    let check = |f: &dyn Fn(&mut [f32]), what: &str| {
+                        let mut got = vec![-1f32; 3 * n];
+                        f(&mut got);
+                        let bad = got
+                            .iter()
+                            .zip(&want)
+                            .position(|(a, b)| a.to_bits() != b.to_bits());
+                        assert_eq!(
+                            bad, None,
+                            "{what} {matrix:?} full {full_range} {ty:?} {tc:?}"
+                        );
+                    };
+                    let (y, u, v) = ([&y0[..], &y1], [&u0[..], &u1], [&v0[..], &v1]);
+                    check(
+                        &|o| yuv_rows_to_rgb(&k, y, ty, u, v, tc, &mut Vec::<f32>::new(), split(o)),
+                        "dispatched",
+                    );
+                    check(
+                        &|o| {
+                            yuv_rows_to_rgb_body::<false>(
+                                &k,
+                                y,
+                                ty,
+                                u,
+                                v,
+                                tc,
+                                &mut Vec::new(),
+                                split(o),
+                            )
+                        },
+                        "baseline, magic-number rounding",
+                    );
+                    check(
+                        &|o| {
+                            yuv_rows_to_rgb_body::<true>(
+                                &k,
+                                y,
+                                ty,
+                                u,
+                                v,
+                                tc,
+                                &mut Vec::new(),
+                                split(o),
+                            )
+                        },
+                        "baseline, round_ties_even",
+                    );
+                    if_avx2(|| {
+                        check(
+                            // SAFETY: the CPU has AVX2 (checked by `if_avx2`).
+                            &|o| unsafe {
+                                yuv_rows_avx2(&k, y, ty, u, v, tc, &mut Vec::<f32>::new(), split(o))
+                            },
+                            "AVX2",
+                        )
+                    });
+                }
             }
         }
     }
@@ -2450,14 +2643,39 @@ mod tests {
         let (r, rest) = out.split_at_mut(dw);
         let (gg, b) = rest.split_at_mut(dw);
         let (y, c) = (&h[..dw], &h2[..dw]);
-        let yuv = bench_ns(n, &mut || {
-            yuv_rows_to_rgb(&k, [bb(y), y], &t, [c, c], [y, c], &t, &mut tmp, [r, gg, b])
-        });
+        // As dispatched (rounding instruction) against the same clones with
+        // the magic-number rounding (the code before), alternately.
+        let (mut yuv, mut magic) = (u128::MAX, u128::MAX);
+        for _ in 0..5 {
+            yuv = yuv.min(bench_ns(n, &mut || {
+                yuv_rows_to_rgb(&k, [bb(y), y], &t, [c, c], [y, c], &t, &mut tmp, [r, gg, b])
+            }));
+            magic = magic.min(bench_ns(n, &mut || {
+                yuv_rows_magic(&k, [bb(y), y], &t, [c, c], [y, c], &t, &mut tmp, [r, gg, b])
+            }));
+        }
         println!(
-            "gathers (present: {}, {}): packed {gp} ns, plane {gl} ns; yuv_rows_to_rgb {yuv} ns",
+            "gathers (present: {}, {}): packed {gp} ns, plane {gl} ns; yuv_rows_to_rgb {yuv} ns (magic-number rounding {magic} ns)",
             g3.is_some(),
             g1.is_some()
         );
+    }
+
+    /// [`yuv_rows_to_rgb`] with the magic-number rounding in every clone
+    /// (the kernel before the rounding instruction), for `bench_kernels`.
+    #[allow(clippy::too_many_arguments)]
+    #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx2", "x86_64+avx2"))]
+    fn yuv_rows_magic(
+        k: &YuvToRgb,
+        y: [&[u16]; 2],
+        ty: &Tap,
+        u: [&[u16]; 2],
+        v: [&[u16]; 2],
+        tc: &Tap,
+        tmp: &mut Vec<f32>,
+        out: [&mut [f32]; 3],
+    ) {
+        yuv_rows_to_rgb_body::<false>(k, y, ty, u, v, tc, tmp, out);
     }
 
     /// The microbenchmark of issue 13: 768x576 -> 416x416 (YOLOX spec) per
