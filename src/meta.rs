@@ -31,8 +31,8 @@
 //!
 //! With the cargo feature `v1_24`, objects are also written to and read from
 //! GStreamer's own analytics metadata (`GstAnalyticsRelationMeta`: one
-//! object-detection Mtd per object, a tracking Mtd related to it), in
-//! [`analytics`]; which kinds an element writes is its `meta-output` property
+//! object-detection Mtd per object, a tracking Mtd related to it), in the
+//! `analytics` submodule; which kinds an element writes is its `meta-output` property
 //! ([`MetaOutput`]). Readers see one list of objects whichever kinds the
 //! buffer carries: an object present in both (linked by the `analytics`
 //! parameter structure of its ROI meta, field `od_id`: the OD Mtd's id) is
