@@ -83,6 +83,12 @@ fn wait_eos_or_error(pipeline: &gst::Pipeline) {
 /// (the next frame pre-processed while the model runs) and without.
 #[test]
 fn live_mode_keeps_every_frame_in_order() {
+    init();
+    let det = gst::ElementFactory::make("edgedetect").build().unwrap();
+    assert!(
+        det.property::<bool>("prefetch"),
+        "prefetch is on by default"
+    );
     live_mode_keeps_every_frame_in_order_with(true);
 }
 
