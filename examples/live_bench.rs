@@ -12,6 +12,11 @@
 //!     target/test_models/yolox_nano_batch.onnx --check 4
 //! cargo run --release --example live_bench -- multi shared 30 batch-size=4 batch-timeout=0
 //! cargo run --release --example live_bench -- batch-model 4 5 3
+//! # (d) live mode with and without prefetch (the next frame pre-processed
+//! # while the model runs), alternating in one process: ROUNDS SECONDS, then
+//! # options (defaults: YOLOX-nano, threads=2, 1280x720 I420 30 fps)
+//! cargo run --release --example live_bench -- prefetch 4 15
+//! cargo run --release --example live_bench -- prefetch 4 15 width=1920 height=1080
 //! ```
 //!
 //! (a) prints, per mode: video out rate against the source's, inferred/s
@@ -30,6 +35,11 @@ use gstedgeai::runtime::{Detector, DetectorConfig, Provider};
 
 fn repo() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared assets: `$EDGEAI_SHARED`, else `../shared` beside the repository.
+fn shared() -> std::path::PathBuf {
+    std::env::var_os("EDGEAI_SHARED").map_or_else(|| repo().join("../shared"), Into::into)
 }
 
 fn loadavg() -> String {
@@ -302,6 +312,170 @@ fn multi(variant: &str, labels: &str, seconds: u64, o: &MultiOpts) {
     );
 }
 
+/// Options of `prefetch`.
+struct PrefetchOpts {
+    model: String,
+    threads: u32,
+    width: u32,
+    height: u32,
+    format: String,
+    fps: u32,
+}
+
+/// What one run of `prefetch_run` measured, over its window.
+struct PrefetchRun {
+    inf_per_s: f64,
+    fps: f64,
+    /// Share of the window the model ran.
+    busy: f64,
+    /// Model time per inference in the pipeline (busy time / inferences), ms.
+    model_ms: f64,
+    /// The element's mean pre-processing + inference + post-processing, ms.
+    element_ms: f64,
+    p50: f64,
+    p99: f64,
+}
+
+/// (inferences, busy ms, age s) of the instance of `det`.
+fn instance_counters(det: &gst::Element) -> (f64, f64, f64) {
+    let st = det.property::<Option<gst::Structure>>("instance-stats");
+    let get = |k: &str| {
+        st.as_ref()
+            .and_then(|s| s.get::<f64>(k).ok())
+            .unwrap_or(f64::NAN)
+    };
+    let n = st
+        .as_ref()
+        .and_then(|s| s.get::<u64>("inferences").ok())
+        .unwrap_or(0) as f64;
+    // inferences-per-second = inferences / age; busy-fraction = busy / age.
+    let age = n / get("inferences-per-second");
+    (n, get("busy-fraction") * age * 1000.0, age)
+}
+
+/// One live pipeline, `prefetch` on or off, measured for `seconds` after a
+/// 2 s warm-up.
+fn prefetch_run(prefetch: bool, seconds: u64, o: &PrefetchOpts) -> PrefetchRun {
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,format={},width={},height={},framerate={}/1 ! \
+         edgedetect name=det mode=live threads={} prefetch={prefetch} model={} ! fakesink name=sink sync=true",
+        o.format, o.width, o.height, o.fps, o.threads, o.model
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap();
+    let det = pipeline.by_name("det").unwrap();
+    let log = Arc::new(Mutex::new(SinkLog::default()));
+    let start = Instant::now();
+    add_latency_probe(&sink, log.clone(), start);
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let (f0, n0, t0) = {
+        let l = log.lock().unwrap();
+        (l.frames, l.lat.len(), Instant::now())
+    };
+    let (i0, b0, a0) = instance_counters(&det);
+    let end = t0 + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        if let Some(m) = bus.timed_pop_filtered(
+            gst::ClockTime::from_mseconds(200),
+            &[gst::MessageType::Error],
+        ) {
+            panic!("{m:?}");
+        }
+    }
+    let (i1, b1, a1) = instance_counters(&det);
+    let element_ms = det.property::<f64>("mean-latency");
+    let l = log.lock().unwrap();
+    let dt = t0.elapsed().as_secs_f64();
+    let fps = (l.frames - f0) as f64 / dt;
+    let mut lat: Vec<f64> = l.lat[n0..].iter().map(|x| x.1).collect();
+    drop(l);
+    pipeline.set_state(gst::State::Null).unwrap();
+    PrefetchRun {
+        inf_per_s: (i1 - i0) / (a1 - a0),
+        fps,
+        busy: (b1 - b0) / (1000.0 * (a1 - a0)),
+        model_ms: (b1 - b0) / (i1 - i0),
+        element_ms,
+        p50: pct(&mut lat.clone(), 50.0),
+        p99: pct(&mut lat, 99.0),
+    }
+}
+
+/// `prefetch` on and off alternately, `rounds` rounds (on/off, off/on, ...:
+/// a linear drift of the machine cancels over two rounds), with the model
+/// alone before and after.
+fn prefetch_bench(rounds: u32, seconds: u64, o: &PrefetchOpts) {
+    println!(
+        "live, {}x{} {} {} fps, model {} threads={}; load before: {}",
+        o.width,
+        o.height,
+        o.format,
+        o.fps,
+        o.model,
+        o.threads,
+        loadavg()
+    );
+    let (r0, ms0) = model_only_rate(&o.model, o.threads as usize, 5.0);
+    println!("model alone: {r0:.2} inf/s ({ms0:.1} ms)");
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for r in 0..rounds {
+        let order = if r % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for p in order {
+            let m = prefetch_run(p, seconds, o);
+            println!(
+                "round {r} prefetch={p:5}: inferred {:.2}/s, model busy {:.1} %, model {:.1} ms/inference, \
+                 element pre+inference+post {:.1} ms, video out {:.2} fps, sink latency p50 {:.1} p99 {:.1} ms; load {}",
+                m.inf_per_s,
+                100.0 * m.busy,
+                m.model_ms,
+                m.element_ms,
+                m.fps,
+                m.p50,
+                m.p99,
+                loadavg()
+            );
+            if p { on.push(m) } else { off.push(m) }
+        }
+    }
+    let (r1, ms1) = model_only_rate(&o.model, o.threads as usize, 5.0);
+    let alone = (r0 + r1) / 2.0;
+    println!("model alone: {r1:.2} inf/s ({ms1:.1} ms); mean of both {alone:.2} inf/s");
+    let mean = |v: &[PrefetchRun], f: &dyn Fn(&PrefetchRun) -> f64| {
+        v.iter().map(f).sum::<f64>() / v.len().max(1) as f64
+    };
+    for (name, v) in [("on", &on), ("off", &off)] {
+        println!(
+            "prefetch {name:3} (mean of {rounds}): inferred {:.2}/s = {:.3} x the model alone; model busy {:.1} %; \
+             model {:.1} ms/inference; element {:.1} ms; video out {:.2} fps; sink latency p50 {:.1} p99 {:.1} ms",
+            mean(v, &|m| m.inf_per_s),
+            mean(v, &|m| m.inf_per_s) / alone,
+            100.0 * mean(v, &|m| m.busy),
+            mean(v, &|m| m.model_ms),
+            mean(v, &|m| m.element_ms),
+            mean(v, &|m| m.fps),
+            mean(v, &|m| m.p50),
+            mean(v, &|m| m.p99),
+        );
+    }
+    let ratios: Vec<String> = on
+        .iter()
+        .zip(&off)
+        .map(|(a, b)| format!("{:.3}", a.inf_per_s / b.inf_per_s))
+        .collect();
+    println!(
+        "inferred/s on / off per round: {ratios:?}; load after: {}",
+        loadavg()
+    );
+}
+
 /// The model alone, one session: `n` frames in one call against `n` calls
 /// of one frame, alternating, `rounds` rounds of `seconds` each.
 fn batch_model(model: &str, threads: usize, n: usize, rounds: u32, seconds: f64) {
@@ -378,7 +552,7 @@ fn main() {
         Some("multi") => {
             let variant = args.get(2).cloned().unwrap_or_else(|| "shared".into());
             let seconds = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(30);
-            let shared = repo().join("../shared/models");
+            let shared = shared().join("models");
             let mut o = MultiOpts {
                 batch_size: 1,
                 batch_timeout: 0,
@@ -414,9 +588,44 @@ fn main() {
             let seconds = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(3.0);
             batch_model(&batch_model_path(), 2, n, rounds, seconds);
         }
+        Some("prefetch") => {
+            let rounds = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4);
+            let seconds = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(15);
+            let mut o = PrefetchOpts {
+                model: shared()
+                    .join("models/yolox_nano.onnx")
+                    .to_str()
+                    .unwrap()
+                    .to_string(),
+                threads: 2,
+                width: 1280,
+                height: 720,
+                format: "I420".into(),
+                fps: 30,
+            };
+            let num = |a: &str, v: &str| -> u32 {
+                v.parse()
+                    .unwrap_or_else(|_| panic!("{a}: a number expected"))
+            };
+            for a in &args[4.min(args.len())..] {
+                match a.split_once('=') {
+                    Some(("model", v)) => o.model = v.to_string(),
+                    Some(("threads", v)) => o.threads = num(a, v),
+                    Some(("width", v)) => o.width = num(a, v),
+                    Some(("height", v)) => o.height = num(a, v),
+                    Some(("format", v)) => o.format = v.to_string(),
+                    Some(("fps", v)) => o.fps = num(a, v),
+                    _ => panic!(
+                        "unknown option {a}: model=PATH threads=N width=W height=H format=F fps=N"
+                    ),
+                }
+            }
+            prefetch_bench(rounds, seconds, &o);
+        }
         _ => eprintln!(
             "usage: live_bench single [SECONDS] | multi shared|separate [SECONDS] [batch-size=N] \
-             [batch-timeout=MS] [model=PATH] | batch-model [N] [ROUNDS] [SECONDS]"
+             [batch-timeout=MS] [model=PATH] | batch-model [N] [ROUNDS] [SECONDS] | \
+             prefetch [ROUNDS] [SECONDS] [model=PATH] [threads=N] [width=W] [height=H] [format=F] [fps=N]"
         ),
     }
 }

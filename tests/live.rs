@@ -79,21 +79,39 @@ fn wait_eos_or_error(pipeline: &gst::Pipeline) {
 /// comes out, in order, once; inferred frames carry their inference time,
 /// the others no objects; the model is kept busy (more than a few frames
 /// inferred, but not all); EOS comes after the last frame; the pipeline's
-/// latency includes what edgedetect reports.
+/// latency includes what edgedetect reports. With the default `prefetch`
+/// (the next frame pre-processed while the model runs) and without.
 #[test]
 fn live_mode_keeps_every_frame_in_order() {
+    init();
+    let det = gst::ElementFactory::make("edgedetect").build().unwrap();
+    assert!(
+        det.property::<bool>("prefetch"),
+        "prefetch is on by default"
+    );
+    live_mode_keeps_every_frame_in_order_with(true);
+}
+
+#[test]
+fn live_mode_without_prefetch_keeps_every_frame_in_order() {
+    live_mode_keeps_every_frame_in_order_with(false);
+}
+
+fn live_mode_keeps_every_frame_in_order_with(prefetch: bool) {
     init();
     let n = 60;
     let pipeline = gst::parse::launch(&format!(
         "videotestsrc is-live=true num-buffers={n} pattern=ball ! \
          video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! \
-         edgedetect name=det mode=live threads=1 conf-threshold=0.01 model={} ! fakesink name=sink sync=true",
+         edgedetect name=det mode=live threads=1 conf-threshold=0.01 prefetch={prefetch} model={} ! \
+         fakesink name=sink sync=true",
         dense_model()
     ))
     .unwrap()
     .downcast::<gst::Pipeline>()
     .unwrap();
     let det = pipeline.by_name("det").unwrap();
+    assert_eq!(det.property::<bool>("prefetch"), prefetch);
     let seen = watch(&det.static_pad("src").unwrap());
     pipeline.set_state(gst::State::Playing).unwrap();
     wait_eos_or_error(&pipeline);

@@ -33,6 +33,7 @@ const DEFAULT_MAX_DETECTIONS: u32 = 300;
 const DEFAULT_INTERVAL: u32 = 1;
 const DEFAULT_THREADS: u32 = 0;
 const DEFAULT_BATCH_SIZE: u32 = 1;
+const DEFAULT_PREFETCH: bool = true;
 const MAX_BATCH_SIZE: u32 = 64;
 /// Never wait for more frames: a batch takes what is waiting when the model
 /// is free (batches fill by themselves when the model is behind).
@@ -58,6 +59,7 @@ struct Settings {
     model_instance_id: String,
     batch_size: u32,
     batch_timeout_ms: u32,
+    prefetch: bool,
 }
 
 impl Default for Settings {
@@ -80,6 +82,7 @@ impl Default for Settings {
             model_instance_id: String::new(),
             batch_size: DEFAULT_BATCH_SIZE,
             batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
+            prefetch: DEFAULT_PREFETCH,
         }
     }
 }
@@ -408,9 +411,13 @@ impl EdgeDetect {
                 preprocess_ms: live.preprocess_ms,
             });
             let seq = live.queue.next_seq();
-            let decision =
-                live.policy
-                    .on_frame(seq, settings.interval, frame_info.skip_inference, timing);
+            let decision = live.policy.on_frame(
+                seq,
+                settings.interval,
+                frame_info.skip_inference,
+                timing,
+                settings.prefetch,
+            );
             live.queue
                 .push_frame(buf.clone(), decision == Decision::Infer);
             self.cond.notify_all();
@@ -1222,6 +1229,14 @@ impl ObjectImpl for EdgeDetect {
                     .default_value(DEFAULT_BATCH_TIMEOUT_MS)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("prefetch")
+                    .nick("Prefetch")
+                    .blurb("Live mode: pre-process the next frame while the model runs the current one, so that \
+                            the model takes it as soon as it is done; off: a frame goes only when the model is \
+                            done with this stream's previous one")
+                    .default_value(DEFAULT_PREFETCH)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecDouble::builder("live-latency")
                     .nick("Live latency")
                     .blurb("Latency this element reports in live mode, ms (0 in sync mode)")
@@ -1315,6 +1330,7 @@ impl ObjectImpl for EdgeDetect {
             }
             "batch-size" => s.batch_size = value.get().unwrap_or(DEFAULT_BATCH_SIZE),
             "batch-timeout" => s.batch_timeout_ms = value.get().unwrap_or(DEFAULT_BATCH_TIMEOUT_MS),
+            "prefetch" => s.prefetch = value.get().unwrap_or(DEFAULT_PREFETCH),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -1351,6 +1367,7 @@ impl ObjectImpl for EdgeDetect {
             "model-instance-id" => opt(&s.model_instance_id).to_value(),
             "batch-size" => s.batch_size.to_value(),
             "batch-timeout" => s.batch_timeout_ms.to_value(),
+            "prefetch" => s.prefetch.to_value(),
             "live-latency" => (self.own_latency_ns() as f64 / 1e6).to_value(),
             "instance-stats" => {
                 let st = lock(&self.state).as_ref().map(|s| s.instance.stats());

@@ -43,10 +43,14 @@ pub struct Timing {
 /// - nothing of this stream is with the model; or
 /// - a frame of this stream waits for a (shared) model that has not started
 ///   it: the newer frame replaces it; or
-/// - a frame is being inferred and will be done before the next frame could
-///   be pre-processed (`running_for + frame + preprocess >= inference`): the
+/// - with `prefetch` (the element's property, on by default), a frame is
+///   being inferred and will be done before the next frame could be
+///   pre-processed (`running_for + frame + preprocess >= inference`): the
 ///   frame is pre-processed now, while the model works, and waits for it, so
 ///   that the model does not idle between frames. At most one frame waits.
+///
+/// Without `prefetch` a frame goes only when no frame of this stream is
+/// being inferred (a waiting one is still replaced by a newer one).
 #[derive(Debug, Default)]
 pub struct LivePolicy {
     /// Frames seen since the last one sent; `None` before the first.
@@ -57,12 +61,14 @@ pub struct LivePolicy {
 
 impl LivePolicy {
     /// Decides for frame `seq`; `Infer` records it as sent (waiting).
+    /// `prefetch`: whether a frame may be sent ahead while one is inferred.
     pub fn on_frame(
         &mut self,
         seq: u64,
         interval: u32,
         skip_marker: bool,
         timing: Option<Timing>,
+        prefetch: bool,
     ) -> Decision {
         let since = self.since_sent.map_or(u64::MAX, |n| n + 1);
         self.since_sent = self.since_sent.map(|n| n + 1);
@@ -70,12 +76,18 @@ impl LivePolicy {
             return Decision::Pass;
         }
         let send = match (self.running, self.waiting) {
-            (None, None) | (_, Some(_)) => true,
-            (Some(_), None) => timing.is_some_and(|t| {
-                t.infer_ms.is_some_and(|inf| {
-                    t.running_for_ms + t.frame_ms.max(0.0) + t.preprocess_ms.max(0.0) >= inf
-                })
-            }),
+            (None, _) => true,
+            // Only reachable with prefetch on (or just switched off): the
+            // frame sent ahead is replaced by the newer one.
+            (Some(_), Some(_)) => prefetch,
+            (Some(_), None) => {
+                prefetch
+                    && timing.is_some_and(|t| {
+                        t.infer_ms.is_some_and(|inf| {
+                            t.running_for_ms + t.frame_ms.max(0.0) + t.preprocess_ms.max(0.0) >= inf
+                        })
+                    })
+            }
         };
         if !send {
             return Decision::Pass;

@@ -15,7 +15,7 @@ fn live_policy_sends_when_the_model_is_free() {
             p.done(s);
             busy_until = None;
         }
-        if p.on_frame(f, 1, false, None) == Decision::Infer {
+        if p.on_frame(f, 1, false, None, true) == Decision::Infer {
             p.started(f);
             sent.push(f);
             busy_until = Some((f, f + 3));
@@ -30,7 +30,7 @@ fn live_policy_respects_interval_and_skip_marker() {
     let mut sent = Vec::new();
     for f in 0..10u64 {
         // The model answers at once.
-        if p.on_frame(f, 4, f == 4, None) == Decision::Infer {
+        if p.on_frame(f, 4, f == 4, None, true) == Decision::Infer {
             sent.push(f);
             p.started(f);
             p.done(f);
@@ -40,7 +40,7 @@ fn live_policy_respects_interval_and_skip_marker() {
     assert_eq!(sent, vec![0, 5, 9]);
     assert!(!p.busy());
     p.reset();
-    assert_eq!(p.on_frame(10, 100, false, None), Decision::Infer);
+    assert_eq!(p.on_frame(10, 100, false, None, true), Decision::Infer);
 }
 
 /// Frames every 10 ms, inference 35 ms, pre-processing 4 ms: frame 0 runs
@@ -58,27 +58,122 @@ fn live_policy_prepares_the_next_frame_while_the_model_runs() {
             preprocess_ms: 4.0,
         })
     };
-    assert_eq!(p.on_frame(0, 1, false, None), Decision::Infer);
+    assert_eq!(p.on_frame(0, 1, false, None, true), Decision::Infer);
     p.started(0);
-    assert_eq!(p.on_frame(1, 1, false, t(10.0)), Decision::Pass);
-    assert_eq!(p.on_frame(2, 1, false, t(20.0)), Decision::Pass);
-    assert_eq!(p.on_frame(3, 1, false, t(30.0)), Decision::Infer);
+    assert_eq!(p.on_frame(1, 1, false, t(10.0), true), Decision::Pass);
+    assert_eq!(p.on_frame(2, 1, false, t(20.0), true), Decision::Pass);
+    assert_eq!(p.on_frame(3, 1, false, t(30.0), true), Decision::Infer);
     assert!(p.running() && p.busy());
     // A frame waiting is replaced by a newer one (the instance keeps one).
-    assert_eq!(p.on_frame(4, 1, false, t(40.0)), Decision::Infer);
+    assert_eq!(p.on_frame(4, 1, false, t(40.0), true), Decision::Infer);
     p.done(0);
     p.started(4);
     assert!(p.running());
     // Unknown inference time: no frame goes ahead.
-    assert_eq!(p.on_frame(5, 1, false, None), Decision::Pass);
+    assert_eq!(p.on_frame(5, 1, false, None, true), Decision::Pass);
     // The skip marker and the interval hold for frames ahead too.
-    assert_eq!(p.on_frame(6, 1, true, t(100.0)), Decision::Pass);
-    assert_eq!(p.on_frame(7, 5, false, t(100.0)), Decision::Pass);
-    assert_eq!(p.on_frame(8, 3, false, t(100.0)), Decision::Infer);
+    assert_eq!(p.on_frame(6, 1, true, t(100.0), true), Decision::Pass);
+    assert_eq!(p.on_frame(7, 5, false, t(100.0), true), Decision::Pass);
+    assert_eq!(p.on_frame(8, 3, false, t(100.0), true), Decision::Infer);
     p.done(4);
     // A frame withdrawn (done without starting) frees the stream.
     p.done(8);
     assert!(!p.busy());
+}
+
+/// One stream, frames every 10 ms, inference 32 ms, pre-processing 4 ms,
+/// the model free for this stream; returns the frames sent and when the
+/// model started each one (ms).
+fn simulate(prefetch: bool, frames: u64) -> (Vec<u64>, Vec<f64>) {
+    let (frame, inf, pre) = (10.0, 32.0, 4.0);
+    let mut p = LivePolicy::default();
+    // (seq, start) of the frame being inferred; (seq, ready) of the one waiting.
+    let mut running: Option<(u64, f64)> = None;
+    let mut waiting: Option<(u64, f64)> = None;
+    let (mut sent, mut starts) = (Vec::new(), Vec::new());
+    for f in 0..frames {
+        let t = f as f64 * frame;
+        while let Some((s, start)) = running
+            && start + inf <= t
+        {
+            p.done(s);
+            running = None;
+            if let Some((w, ready)) = waiting.take() {
+                p.started(w);
+                let at = ready.max(start + inf);
+                starts.push(at);
+                running = Some((w, at));
+            }
+        }
+        let timing = running.map(|(_, start)| Timing {
+            running_for_ms: t - start,
+            infer_ms: Some(inf),
+            frame_ms: frame,
+            preprocess_ms: pre,
+        });
+        if p.on_frame(f, 1, false, timing, prefetch) == Decision::Infer {
+            sent.push(f);
+            if running.is_none() {
+                p.started(f);
+                starts.push(t + pre);
+                running = Some((f, t + pre));
+            } else {
+                waiting = Some((f, t + pre));
+            }
+        }
+    }
+    (sent, starts)
+}
+
+/// With prefetch, frame 3 (t=30 ms, 26 ms into frame 0's 32 ms inference:
+/// 26 + 10 + 4 >= 32) is pre-processed ahead and the model starts it the
+/// moment frame 0 is done: back to back, no idle time. Without, the frame
+/// after the inference (t=40, 4 ms after it) goes and is pre-processed
+/// first: the model idles 4 + 4 ms per inference and runs frames 0, 4, 8, 12.
+#[test]
+fn live_policy_prefetch_on_and_off() {
+    let (sent, starts) = simulate(true, 13);
+    assert_eq!(sent, vec![0, 3, 6, 9, 12]);
+    assert_eq!(starts, vec![4.0, 36.0, 68.0, 100.0]);
+    let (sent, starts) = simulate(false, 13);
+    assert_eq!(sent, vec![0, 4, 8, 12]);
+    assert_eq!(starts, vec![4.0, 44.0, 84.0, 124.0]);
+}
+
+/// Without prefetch: nothing goes while a frame of the stream is inferred,
+/// however late; a frame waiting for a shared model that has not started it
+/// is still replaced by a newer one; interval and skip marker hold.
+#[test]
+fn live_policy_without_prefetch_waits_for_the_model() {
+    let t = Some(Timing {
+        running_for_ms: 1000.0,
+        infer_ms: Some(35.0),
+        frame_ms: 10.0,
+        preprocess_ms: 4.0,
+    });
+    let mut p = LivePolicy::default();
+    // The shared model is busy with another stream: 0 waits, 1 replaces it.
+    assert_eq!(p.on_frame(0, 1, false, None, false), Decision::Infer);
+    assert_eq!(p.on_frame(1, 1, false, None, false), Decision::Infer);
+    p.done(0);
+    assert!(p.busy() && !p.running());
+    p.started(1);
+    // Long overdue by the timing: with prefetch it would go.
+    assert_eq!(p.on_frame(2, 1, false, t, false), Decision::Pass);
+    assert_eq!(p.on_frame(3, 1, false, None, false), Decision::Pass);
+    p.done(1);
+    assert!(!p.busy());
+    assert_eq!(p.on_frame(4, 1, true, None, false), Decision::Pass);
+    assert_eq!(p.on_frame(5, 1, false, None, false), Decision::Infer);
+    p.started(5);
+    p.done(5);
+    assert_eq!(p.on_frame(6, 3, false, None, false), Decision::Pass);
+    assert_eq!(p.on_frame(7, 3, false, None, false), Decision::Pass);
+    assert_eq!(p.on_frame(8, 3, false, None, false), Decision::Infer);
+    // The same state with prefetch: the overdue frame goes ahead.
+    p.started(8);
+    assert_eq!(p.on_frame(9, 1, false, t, true), Decision::Infer);
+    assert!(p.running() && p.busy());
 }
 
 #[test]
