@@ -4,6 +4,7 @@
 //! benchmark and the tests share one definition of the model's maths.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ort::session::Session;
@@ -486,10 +487,7 @@ impl Detector {
     /// into an input tensor on any thread without holding the detector (live
     /// mode pre-processes the next frame while the current one is inferred).
     pub fn input_prep(&self) -> InputPrep {
-        InputPrep {
-            spec: self.spec,
-            preprocessor: Preprocessor::new(),
-        }
+        InputPrep::new(self.spec)
     }
 
     /// Runs the model once on `inputs.len()` pre-processed frames (each a
@@ -657,6 +655,42 @@ pub fn finish(
 pub struct InputPrep {
     spec: LetterboxSpec,
     preprocessor: Preprocessor,
+    /// Tensors of dropped [`Input`]s, reused by the next `prepare`.
+    spare: TensorPool,
+}
+
+/// Input tensors handed back when their [`Input`] is dropped (on whichever
+/// thread ran the model), so that live mode does not allocate and zero a
+/// fresh 2 MiB tensor for every frame it sends (`vec![0.0; n]` is a calloc:
+/// a memset of the whole tensor per frame, and its cache misses).
+#[derive(Debug, Clone, Default)]
+struct TensorPool(Arc<Mutex<Vec<Vec<f32>>>>);
+
+impl TensorPool {
+    /// Tensors kept at most: one being inferred, one waiting, one being
+    /// prepared; more only while a batch or a shared model holds them.
+    const KEEP: usize = 3;
+
+    fn take(&self, len: usize) -> Vec<f32> {
+        let spare = self.0.lock().ok().and_then(|mut p| p.pop());
+        match spare {
+            // Every value is written by the pre-processing (the letterbox
+            // padding included): a recycled tensor needs no clearing.
+            Some(mut v) => {
+                v.resize(len, 0.0);
+                v
+            }
+            None => vec![0.0; len],
+        }
+    }
+
+    fn give(&self, v: Vec<f32>) {
+        if let Ok(mut p) = self.0.lock()
+            && p.len() < Self::KEEP
+        {
+            p.push(v);
+        }
+    }
 }
 
 /// One frame pre-processed for the model.
@@ -668,23 +702,110 @@ pub struct Input {
     pub frame_width: usize,
     pub frame_height: usize,
     pub preprocess_ms: f64,
+    /// Where the tensor goes back when the input is dropped.
+    pool: Option<TensorPool>,
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            pool.give(std::mem::take(&mut self.tensor));
+        }
+    }
 }
 
 impl InputPrep {
+    pub fn new(spec: LetterboxSpec) -> InputPrep {
+        InputPrep {
+            spec,
+            preprocessor: Preprocessor::new(),
+            spare: TensorPool::default(),
+        }
+    }
+
     /// The same tensor [`Detector::preprocess`] makes of `frame`.
     pub fn prepare(&mut self, frame: &FrameView) -> Result<Input, String> {
         let t0 = Instant::now();
-        let mut tensor = vec![0.0; self.spec.tensor_len()];
-        let letterbox = self
-            .preprocessor
-            .run(frame, &self.spec, &mut tensor)
-            .map_err(|e| e.to_string())?;
+        let mut tensor = self.spare.take(self.spec.tensor_len());
+        let letterbox = match self.preprocessor.run(frame, &self.spec, &mut tensor) {
+            Ok(lb) => lb,
+            Err(e) => {
+                self.spare.give(tensor);
+                return Err(e.to_string());
+            }
+        };
         Ok(Input {
             tensor,
             letterbox,
             frame_width: frame.width,
             frame_height: frame.height,
             preprocess_ms: t0.elapsed().as_secs_f64() * 1000.0,
+            pool: Some(self.spare.clone()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{PixelLayout, Plane, YuvConversion};
+
+    fn bgr(w: usize, h: usize, seed: u8) -> Vec<u8> {
+        (0..w * h * 3)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    fn view(data: &[u8], w: usize, h: usize) -> FrameView<'_> {
+        FrameView {
+            yuv: YuvConversion::default(),
+            layout: PixelLayout::Bgr,
+            width: w,
+            height: h,
+            planes: vec![Plane {
+                data,
+                stride: w * 3,
+            }],
+        }
+    }
+
+    /// A tensor handed back by a dropped `Input` is reused, and what the
+    /// next frame makes of it equals a fresh tensor, whatever it held: a
+    /// tall frame (padding right) after a wide one (padding below), so the
+    /// stale values lie where the new frame has padding.
+    #[test]
+    fn recycled_tensors_are_reused_and_fully_rewritten() {
+        let spec = LetterboxSpec::yolox(64, 64);
+        let mut prep = InputPrep::new(spec);
+        let wide = bgr(96, 40, 7);
+        let tall = bgr(30, 80, 99);
+        let first = prep.prepare(&view(&wide, 96, 40)).expect("wide");
+        let ptr = first.tensor.as_ptr();
+        drop(first);
+        let second = prep.prepare(&view(&tall, 30, 80)).expect("tall");
+        assert_eq!(
+            second.tensor.as_ptr(),
+            ptr,
+            "the dropped tensor was not reused"
+        );
+        let fresh = InputPrep::new(spec)
+            .prepare(&view(&tall, 30, 80))
+            .expect("fresh");
+        assert_eq!(second.tensor.len(), fresh.tensor.len());
+        let same = second
+            .tensor
+            .iter()
+            .zip(&fresh.tensor)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "a recycled tensor kept values of the previous frame");
+        // The pool keeps a bounded number of tensors.
+        let inputs: Vec<Input> = (0..6)
+            .map(|_| prep.prepare(&view(&tall, 30, 80)).expect("tall"))
+            .collect();
+        drop(inputs);
+        assert_eq!(
+            prep.spare.0.lock().map(|p| p.len()).unwrap_or(0),
+            TensorPool::KEEP
+        );
     }
 }
