@@ -130,37 +130,64 @@ fn add_latency_probe(sink: &gst::Element, l: Arc<Mutex<SinkLog>>, start: Instant
         });
 }
 
+/// A live pipeline with an `edgedetect name=det` and a `fakesink name=sink`
+/// whose latency probe logs into `log`, playing and past its first 2 s
+/// (start-up, first latency reconfiguration).
+struct LiveRun {
+    pipeline: gst::Pipeline,
+    det: gst::Element,
+    log: Arc<Mutex<SinkLog>>,
+    bus: gst::Bus,
+}
+
+impl LiveRun {
+    fn start(desc: &str) -> LiveRun {
+        let pipeline = gst::parse::launch(desc)
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+        let sink = pipeline.by_name("sink").unwrap();
+        let det = pipeline.by_name("det").unwrap();
+        let log = Arc::new(Mutex::new(SinkLog::default()));
+        add_latency_probe(&sink, log.clone(), Instant::now());
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        LiveRun {
+            pipeline,
+            det,
+            log,
+            bus,
+        }
+    }
+
+    /// Runs until `end`, failing on the first error message.
+    fn run_until(&self, end: Instant) {
+        while Instant::now() < end {
+            if let Some(m) = self.bus.timed_pop_filtered(
+                gst::ClockTime::from_mseconds(200),
+                &[gst::MessageType::Error],
+            ) {
+                panic!("{m:?}");
+            }
+        }
+    }
+}
+
 fn single(mode: &str, model: &str, seconds: u64) {
-    let pipeline = gst::parse::launch(&format!(
+    let run = LiveRun::start(&format!(
         "videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=1280,height=720,framerate=30/1 ! \
          edgedetect name=det mode={mode} threads=1 model={model} ! edgetrack ! fakesink name=sink sync=true"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap();
-    let det = pipeline.by_name("det").unwrap();
-    let log = Arc::new(Mutex::new(SinkLog::default()));
-    let start = Instant::now();
-    add_latency_probe(&sink, log.clone(), start);
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let bus = pipeline.bus().unwrap();
-    // Skip the first 2 s (start-up, first latency reconfiguration).
-    std::thread::sleep(Duration::from_secs(2));
+    ));
+    let LiveRun {
+        pipeline, det, log, ..
+    } = &run;
     let (f0, i0, t0) = {
         let l = log.lock().unwrap();
         (l.frames, l.inferred, Instant::now())
     };
     let n0 = log.lock().unwrap().lat.len();
-    let end = t0 + Duration::from_secs(seconds);
-    while Instant::now() < end {
-        if let Some(m) = bus.timed_pop_filtered(
-            gst::ClockTime::from_mseconds(200),
-            &[gst::MessageType::Error],
-        ) {
-            panic!("{m:?}");
-        }
-    }
+    run.run_until(t0 + Duration::from_secs(seconds));
     let mut q = gst::query::Latency::new();
     pipeline.query(&mut q);
     let reported = q.result().1.nseconds() as f64 / 1e6;
@@ -356,37 +383,21 @@ fn instance_counters(det: &gst::Element) -> (f64, f64, f64) {
 /// One live pipeline, `prefetch` on or off, measured for `seconds` after a
 /// 2 s warm-up.
 fn prefetch_run(prefetch: bool, seconds: u64, o: &PrefetchOpts) -> PrefetchRun {
-    let pipeline = gst::parse::launch(&format!(
+    let run = LiveRun::start(&format!(
         "videotestsrc is-live=true pattern=ball ! video/x-raw,format={},width={},height={},framerate={}/1 ! \
          edgedetect name=det mode=live threads={} prefetch={prefetch} model={} ! fakesink name=sink sync=true",
         o.format, o.width, o.height, o.fps, o.threads, o.model
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline.by_name("sink").unwrap();
-    let det = pipeline.by_name("det").unwrap();
-    let log = Arc::new(Mutex::new(SinkLog::default()));
-    let start = Instant::now();
-    add_latency_probe(&sink, log.clone(), start);
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let bus = pipeline.bus().unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    ));
+    let LiveRun {
+        pipeline, det, log, ..
+    } = &run;
     let (f0, n0, t0) = {
         let l = log.lock().unwrap();
         (l.frames, l.lat.len(), Instant::now())
     };
-    let (i0, b0, a0) = instance_counters(&det);
-    let end = t0 + Duration::from_secs(seconds);
-    while Instant::now() < end {
-        if let Some(m) = bus.timed_pop_filtered(
-            gst::ClockTime::from_mseconds(200),
-            &[gst::MessageType::Error],
-        ) {
-            panic!("{m:?}");
-        }
-    }
-    let (i1, b1, a1) = instance_counters(&det);
+    let (i0, b0, a0) = instance_counters(det);
+    run.run_until(t0 + Duration::from_secs(seconds));
+    let (i1, b1, a1) = instance_counters(det);
     let element_ms = det.property::<f64>("mean-latency");
     let l = log.lock().unwrap();
     let dt = t0.elapsed().as_secs_f64();

@@ -33,6 +33,15 @@ pub enum YuvMatrix {
 }
 
 impl YuvMatrix {
+    /// Every matrix, in declaration order.
+    pub const ALL: [YuvMatrix; 5] = [
+        YuvMatrix::Bt601,
+        YuvMatrix::Bt709,
+        YuvMatrix::Bt2020,
+        YuvMatrix::Fcc,
+        YuvMatrix::Smpte240m,
+    ];
+
     /// `(Kr, Kb)` of the matrix (the values of ITU-R / SMPTE, as
     /// `gst_video_color_matrix_get_Kr_Kb`).
     pub fn kr_kb(self) -> (f64, f64) {
@@ -225,13 +234,7 @@ mod tests {
     /// and the 100% primaries (encoded by hand below) come back.
     #[test]
     fn known_colours_per_matrix_and_range() {
-        for matrix in [
-            YuvMatrix::Bt601,
-            YuvMatrix::Bt709,
-            YuvMatrix::Bt2020,
-            YuvMatrix::Fcc,
-            YuvMatrix::Smpte240m,
-        ] {
+        for matrix in YuvMatrix::ALL {
             let lim = YuvToRgb::new(conv(matrix, false), 1.0);
             assert_eq!(lim.pixel(235, 128, 128), [255, 255, 255], "{matrix:?}");
             assert_eq!(lim.pixel(16, 128, 128), [0, 0, 0], "{matrix:?}");
@@ -323,13 +326,7 @@ mod tests {
     fn fixed_point_conversion_is_not_exact() {
         let q = |c: f32, s: u32| (f64::from(c) * f64::from(1u32 << s)).round() as i64;
         for s in [16, 20] {
-            for matrix in [
-                YuvMatrix::Bt601,
-                YuvMatrix::Bt709,
-                YuvMatrix::Bt2020,
-                YuvMatrix::Fcc,
-                YuvMatrix::Smpte240m,
-            ] {
+            for matrix in YuvMatrix::ALL {
                 for full_range in [false, true] {
                     let k = YuvToRgb::new(conv(matrix, full_range), 1.0);
                     let half = 1i64 << (s - 1);

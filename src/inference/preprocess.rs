@@ -2229,13 +2229,7 @@ mod tests {
         };
         let taps = axis_taps(576, 416, cv_scale(576, 416), 1, false);
         let ctaps = axis_taps(288, 416, cv_scale(576, 416) / 2.0, 1, false);
-        for matrix in [
-            YuvMatrix::Bt601,
-            YuvMatrix::Bt709,
-            YuvMatrix::Bt2020,
-            YuvMatrix::Fcc,
-            YuvMatrix::Smpte240m,
-        ] {
+        for matrix in YuvMatrix::ALL {
             for full_range in [false, true] {
                 let k = YuvToRgb::new(YuvConversion { matrix, full_range }, 1.0 / 255.0);
                 for (ty, tc) in taps.iter().zip(&ctaps).step_by(7) {
