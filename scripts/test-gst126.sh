@@ -10,7 +10,8 @@
 #   and runs the lib unit tests of meta.rs and
 #   tests/analytics.rs with `--features v1_24`, with the host's Rust toolchain,
 #   the repository and ../shared bind-mounted, its own target folder
-#   (target/gst126) and the host's ONNX Runtime (ORT_DYLIB_PATH).
+#   (target/gst126) and the host's ONNX Runtime (ORT_DYLIB_PATH); the crates
+#   are fetched on the host first and the root builds offline.
 # Needs root (debootstrap, chroot, mount). Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,6 +104,13 @@ bind "$RUSTUP_DIR" "$ROOT/root/.rustup" ro
 bind "$CARGO_DIR" "$ROOT/root/.cargo"
 bind "$(dirname "$ORT_LIB")" "$ROOT/opt/onnxruntime" ro
 
+# Crates are fetched here, on the host, and the root builds offline: the
+# root's CA certificates are Debian's own, without any the host trusts on top
+# (a registry behind a TLS-inspecting proxy fails there), and the feature
+# `v1_24` needs crates (gstreamer-analytics) the host's own builds never fetch.
+echo "== Fetching the crates of Cargo.lock on the host"
+cargo fetch --locked --target "$(rustc -vV | sed -n 's/^host: //p')"
+
 echo "== GStreamer in the root: $(chroot "$ROOT" pkg-config --modversion gstreamer-analytics-1.0)"
 # target/gst126: this root's own build folder (its libraries differ from the host's).
 chroot "$ROOT" env -i HOME=/root PATH=/root/.cargo/bin:/usr/bin:/bin \
@@ -111,7 +119,7 @@ chroot "$ROOT" env -i HOME=/root PATH=/root/.cargo/bin:/usr/bin:/bin \
   ORT_DYLIB_PATH="/opt/onnxruntime/$(basename "$ORT_LIB")" \
   G_DEBUG=fatal_warnings \
   bash -c 'set -e; cd /repo
-    cargo build --profile gst126 --locked --features v1_24 --lib
-    cargo test --profile gst126 --locked --features v1_24 --lib meta:: -- --test-threads=2
-    cargo test --profile gst126 --locked --features v1_24 --test analytics -- --test-threads=2'
+    cargo build --profile gst126 --locked --offline --features v1_24 --lib
+    cargo test --profile gst126 --locked --offline --features v1_24 --lib meta:: -- --test-threads=2
+    cargo test --profile gst126 --locked --offline --features v1_24 --test analytics -- --test-threads=2'
 echo "== GStreamer 1.26 checks passed in $(($(date +%s) - start)) s"
